@@ -1,0 +1,394 @@
+"""The Flux handle: a connection to an instance, its RPCs and its reactor.
+
+``Flux(uri)`` opens the connector that the URI's scheme names; with no URI it
+uses ``$FLUX_URI``, and without that the user's default embedded instance
+(started on first use). ``Flux.rpc()`` sends a request and returns its
+:class:`~fluxsdk.core.RPC` future; responses are matched to futures by
+matchtag, allocated per handle and recycled once a request is answered.
+
+A handle is confined to the thread that created it, as ``flux_t`` is: open
+one handle per thread. Using it from another thread raises
+:class:`~fluxsdk.core.HandleThreadError`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import importlib
+import json
+import math
+import os
+import select
+import threading
+import time
+import weakref
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any, Final
+
+from fluxsdk.core._errors import (
+    ConnectionLostError,
+    DefaultInstanceUnavailableError,
+    HandleThreadError,
+    InvalidPayloadError,
+)
+from fluxsdk.core._future import RPC, Future
+from fluxsdk.core._message import (
+    FLUX_MSGFLAG_NORESPONSE,
+    FLUX_MSGFLAG_STREAMING,
+    FLUX_MSGTYPE_REQUEST,
+    FLUX_MSGTYPE_RESPONSE,
+    FLUX_NODEID_ANY,
+    FLUX_RPC_NORESPONSE,
+    FLUX_RPC_STREAMING,
+    Message,
+)
+from fluxsdk.core._reactor import EVENT_READ, EVENT_WRITE, Reactor, TimerCallback, TimerWatcher
+from fluxsdk.core._uri import parse_uri
+from fluxsdk.core.connectors import Connector, open_connector
+
+__all__ = ["Flux", "resolve_uri"]
+
+_MAX_MATCHTAG: Final = 0xFFFFFFFF
+_POLLIN: Final = select.POLLIN
+_POLLOUT: Final = select.POLLOUT
+_POLL_READ: Final = select.POLLIN | select.POLLHUP | select.POLLERR
+
+
+def resolve_uri(uri: str | None = None) -> str:
+    """The URI a handle opens: ``uri``, else ``$FLUX_URI``, else the default instance."""
+    if uri:
+        return uri
+    env = os.environ.get("FLUX_URI")
+    if env:
+        return env
+    try:
+        instance = importlib.import_module("fluxsdk.instance")
+        default_uri = instance.default_uri
+    except (ImportError, AttributeError) as exc:
+        raise DefaultInstanceUnavailableError(
+            errno.ENOSYS,
+            "no URI given and FLUX_URI is not set, and the default embedded instance "
+            f"cannot be started ({exc}); pass a URI such as fluxsdk:///path/to/instance",
+        ) from exc
+    resolved = default_uri(start=True)
+    if not isinstance(resolved, str):
+        raise DefaultInstanceUnavailableError(
+            errno.EINVAL, f"fluxsdk.instance.default_uri() returned {resolved!r}, not a URI"
+        )
+    return resolved
+
+
+class Flux:
+    """A handle on a Flux instance, the counterpart of ``flux.Flux``.
+
+    ``uri`` names the instance: ``fluxsdk:///path/to/dir`` for an embedded
+    instance; Flux's own URIs (``local://...``) need the libflux-core
+    connector. Without ``uri``, ``$FLUX_URI`` or else the default embedded
+    instance is used. ``flags`` is accepted for compatibility and ignored.
+
+    The handle owns a socket: close it with :meth:`close` or a ``with``
+    block (it is also closed when the handle is garbage collected).
+    """
+
+    def __init__(self, uri: str | None = None, flags: int = 0) -> None:
+        del flags
+        self._thread = threading.get_ident()
+        self.uri = resolve_uri(uri)
+        """The URI this handle is connected to."""
+        self._conn: Connector = open_connector(parse_uri(self.uri))
+        self._fd = self._conn.fileno()
+        self._reactor = Reactor()
+        self._reactor.add_fd(self._fd, EVENT_READ, _weak_io(self))
+        self._poller = select.poll()
+        self._poller.register(self._fd, _POLL_READ)
+        self._writing = False
+        self._rpcs: dict[int, RPC] = {}
+        self._free_tags: list[int] = []
+        self._next_tag = 1
+        self._lost: ConnectionLostError | None = None
+        self._closed = False
+        self._watchers: set[Any] = set()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "lost" if self._lost else "open"
+        return f"<fluxsdk.Flux {self.uri!r} {state}>"
+
+    # -- RPCs ---------------------------------------------------------------
+
+    def rpc(
+        self,
+        topic: str | bytes,
+        payload: Any = None,
+        nodeid: int = FLUX_NODEID_ANY,
+        flags: int = 0,
+    ) -> RPC:
+        """Send a request to ``topic`` and return its future.
+
+        ``payload`` is a JSON-serialisable value (usually a dict), JSON text
+        (str or bytes), or None. ``flags`` may be ``FLUX_RPC_STREAMING``
+        (many responses, ending with ENODATA) or ``FLUX_RPC_NORESPONSE``.
+        Raises :class:`~fluxsdk.core.ConnectionLostError` if the connection
+        is gone.
+        """
+        return RPC(self, topic, payload, nodeid, flags)
+
+    # -- reactor ------------------------------------------------------------
+
+    def get_reactor(self) -> Reactor:
+        """This handle's reactor."""
+        return self._reactor
+
+    def reactor_running(self) -> bool:
+        """True while :meth:`reactor_run` is running."""
+        return self._reactor.running
+
+    def reactor_run(self, reactor: Reactor | None = None, flags: int = 0) -> int:
+        """Run the reactor until nothing is left to wait for, or it is stopped.
+
+        Returns how many things were still active (0 when it ran dry).
+        An exception raised by a callback is re-raised here.
+        """
+        self._check_thread()
+        return (reactor or self._reactor).run(flags)
+
+    def reactor_stop(self, reactor: Reactor | None = None) -> None:
+        """Make :meth:`reactor_run` return after the current callback."""
+        (reactor or self._reactor).stop()
+
+    def reactor_stop_error(self, reactor: Reactor | None = None) -> None:
+        """Make :meth:`reactor_run` return and raise an error."""
+        (reactor or self._reactor).stop_error()
+
+    def timer_watcher_create(
+        self,
+        after: float,
+        callback: TimerCallback,
+        repeat: float = 0.0,
+        args: Any = None,
+    ) -> TimerWatcher:
+        """A timer calling ``callback(handle, watcher, revents, args)``; call ``start()``."""
+        return TimerWatcher(self, after, callback, repeat=repeat, args=args)
+
+    def add_watcher(self, watcher: Any) -> Any:
+        """Keep a reference to ``watcher`` until :meth:`del_watcher`."""
+        self._watchers.add(watcher)
+        return watcher
+
+    def del_watcher(self, watcher: Any) -> None:
+        """Drop the reference taken by :meth:`add_watcher`."""
+        self._watchers.discard(watcher)
+
+    # -- lifetime -----------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the connection; futures still waiting fail with ECONNRESET."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._lost is None:
+            self._lost = ConnectionLostError(
+                errno.ECONNRESET, f"the handle on {self.uri} was closed"
+            )
+            self._fail_all(self._lost)
+        self._conn.close()
+        self._reactor.close()
+
+    def __enter__(self) -> Flux:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- used by futures ----------------------------------------------------
+
+    def _send_request(self, rpc: RPC, topic: str, payload: Any, nodeid: int, flags: int) -> int:
+        if threading.get_ident() != self._thread:
+            self._check_thread()
+        if self._lost is not None:
+            raise ConnectionLostError(self._lost.errno, self._lost.strerror)
+        if not topic:
+            raise ValueError("an RPC topic must be a non-empty string")
+        if flags & ~(FLUX_RPC_STREAMING | FLUX_RPC_NORESPONSE) or flags == (
+            FLUX_RPC_STREAMING | FLUX_RPC_NORESPONSE
+        ):
+            raise OSError(errno.EINVAL, f"invalid RPC flags {flags:#x}")
+        if payload is not None and not isinstance(payload, dict):
+            payload = _decode_payload(payload)
+        if flags & FLUX_RPC_NORESPONSE:
+            tag, msgflags = 0, FLUX_MSGFLAG_NORESPONSE
+        else:
+            tag = self._free_tags.pop() if self._free_tags else self._new_tag()
+            msgflags = FLUX_MSGFLAG_STREAMING if flags & FLUX_RPC_STREAMING else 0
+        message = Message(FLUX_MSGTYPE_REQUEST, topic, payload, msgflags, aux1=nodeid, aux2=tag)
+        try:
+            self._conn.send(message)
+        except BaseException as exc:
+            if tag:
+                self._free_tags.append(tag)
+            if isinstance(exc, ConnectionLostError):
+                self._lose(exc)
+            raise
+        if tag:
+            self._rpcs[tag] = rpc
+        if self._conn.pending_output:
+            self._set_writing(True)
+        return tag
+
+    def _new_tag(self) -> int:
+        tag = self._next_tag
+        if tag > _MAX_MATCHTAG:
+            raise OSError(errno.EAGAIN, "no matchtag available: too many RPCs in flight")
+        self._next_tag = tag + 1
+        return tag
+
+    def _retire(self, rpc: RPC) -> None:
+        tag = rpc.matchtag
+        if self._rpcs.get(tag) is rpc:
+            del self._rpcs[tag]
+            self._free_tags.append(tag)
+        if rpc._holds_ref:
+            rpc._holds_ref = False
+            self._reactor.unref()
+
+    def _is_pending(self, rpc: RPC) -> bool:
+        return self._rpcs.get(rpc.matchtag) is rpc
+
+    def _pending_count(self) -> int:
+        return len(self._rpcs)
+
+    def _wait(self, future: Future, timeout: float) -> None:
+        """Pump the connection until ``future`` is ready (no callbacks run)."""
+        self._check_thread()
+        deadline = None if timeout < 0 else time.monotonic() + timeout
+        poll = self._poller.poll
+        while future._result is None:
+            if not future._may_progress():
+                raise OSError(
+                    errno.EDEADLOCK,
+                    "the future cannot be fulfilled: nothing it waits for is pending",
+                )
+            if deadline is None:
+                events = poll()
+            else:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise OSError(errno.ETIMEDOUT, os.strerror(errno.ETIMEDOUT))
+                events = poll(math.ceil(remaining * 1000))
+            for _, revents in events:
+                if revents & _POLLOUT:
+                    self._flush()
+                if revents & _POLL_READ:
+                    self._read()
+
+    # -- I/O ----------------------------------------------------------------
+
+    def _on_io(self, mask: int) -> None:
+        if mask & EVENT_WRITE:
+            self._flush()
+        if mask & EVENT_READ:
+            self._read()
+
+    def _read(self) -> None:
+        if self._lost is not None:
+            return
+        try:
+            messages = self._conn.recv()
+        except ConnectionLostError as exc:
+            self._lose(exc)
+            return
+        rpcs = self._rpcs
+        for message in messages:
+            if message.type == FLUX_MSGTYPE_RESPONSE:
+                rpc = rpcs.get(message.aux2)
+                if rpc is not None:
+                    rpc._response(message)
+
+    def _flush(self) -> None:
+        if self._lost is not None:
+            return
+        try:
+            self._conn.flush()
+        except ConnectionLostError as exc:
+            self._lose(exc)
+            return
+        if not self._conn.pending_output:
+            self._set_writing(False)
+
+    def _set_writing(self, writing: bool) -> None:
+        if writing == self._writing:
+            return
+        self._writing = writing
+        if writing:
+            self._reactor.ref()  # unsent output keeps reactor_run() going
+            self._reactor.modify_fd(self._fd, EVENT_READ | EVENT_WRITE)
+            self._poller.modify(self._fd, _POLL_READ | _POLLOUT)
+        else:
+            self._reactor.unref()
+            self._reactor.modify_fd(self._fd, EVENT_READ)
+            self._poller.modify(self._fd, _POLL_READ)
+
+    def _lose(self, exc: ConnectionLostError) -> None:
+        """The connection is gone: stop watching it and fail every pending RPC."""
+        if self._lost is not None:
+            return
+        self._lost = exc
+        self._set_writing(False)
+        self._reactor.remove_fd(self._fd)
+        with contextlib.suppress(KeyError):
+            self._poller.unregister(self._fd)
+        self._conn.close()
+        self._fail_all(exc)
+
+    def _fail_all(self, exc: ConnectionLostError) -> None:
+        rpcs = list(self._rpcs.values())
+        self._rpcs.clear()
+        for rpc in rpcs:
+            if rpc._holds_ref:
+                rpc._holds_ref = False
+                self._reactor.unref()
+            rpc._lost(str(exc.strerror))
+
+    def _check_thread(self) -> None:
+        if threading.get_ident() != self._thread:
+            raise HandleThreadError(
+                f"this Flux handle ({self.uri}) belongs to another thread; "
+                "handles are not thread-safe: open one handle per thread"
+            )
+        if self._closed:
+            raise ConnectionLostError(errno.ECONNRESET, f"the handle on {self.uri} is closed")
+
+
+def _weak_io(handle: Flux) -> Callable[[int], None]:
+    # The reactor must not keep its handle alive: a handle dropped without
+    # close() (as Flux binding scripts do) is then freed, and its socket
+    # closed, as soon as the last reference goes.
+    ref = weakref.ref(handle)
+
+    def on_io(mask: int) -> None:
+        target = ref()
+        if target is not None:
+            target._on_io(mask)
+
+    return on_io
+
+
+def _decode_payload(payload: Any) -> Any:
+    """Payload text (str/bytes) decoded to JSON values; other values as given."""
+    if isinstance(payload, (bytes, bytearray)):
+        try:
+            payload = bytes(payload).decode()
+        except UnicodeDecodeError as exc:
+            raise InvalidPayloadError(f"RPC payload is not UTF-8 text: {exc}") from None
+    if isinstance(payload, str):
+        try:
+            return json.loads(payload)
+        except ValueError as exc:
+            raise InvalidPayloadError(f"RPC payload text is not valid JSON: {exc}") from None
+    return payload
