@@ -6,6 +6,9 @@ from pathlib import Path
 
 import pytest
 
+# The reusable fixtures fluxsdk ships: a session-wide embedded instance and handles on it.
+pytest_plugins = ["fluxsdk.testing"]
+
 # shared/ sits beside the repository (in development and in CI).
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 

@@ -1,0 +1,284 @@
+"""The embedded instance as a whole: its directory, lifetime and services.
+
+An instance lives in a state directory (mode 0700) holding ``local.sock``, the
+socket clients connect to, ``state.db``, its SQLite state, and ``lock``,
+which one live instance holds. Its URI is ``fluxsdk://<directory>``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import fcntl
+import logging
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO
+
+from fluxsdk._fluid import FluidGenerator
+from fluxsdk.errors import FluxSDKError
+from fluxsdk.instance._broker import Broker, Request, RequestError
+from fluxsdk.instance._job import State
+from fluxsdk.instance._jobinfo import JobInfoService
+from fluxsdk.instance._jobmanager import JobManager
+from fluxsdk.instance._sched import Resources
+from fluxsdk.instance._store import Store
+
+__all__ = ["SOCKET_NAME", "Instance", "InstanceError", "uri_for"]
+
+log = logging.getLogger("fluxsdk.instance")
+
+SOCKET_NAME = "local.sock"
+# How long running jobs get to stop when the instance shuts down.
+SHUTDOWN_GRACE = 10.0
+
+
+class InstanceError(FluxSDKError, OSError):
+    """The instance could not be started, found or stopped."""
+
+
+def uri_for(statedir: str | os.PathLike[str]) -> str:
+    """The URI of the instance whose state lives in ``statedir``."""
+    return "fluxsdk://" + str(Path(statedir).resolve())
+
+
+def _prepare_statedir(statedir: Path) -> None:
+    statedir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    st = statedir.stat()
+    if st.st_uid != os.getuid():
+        raise InstanceError(errno.EPERM, f"{statedir} belongs to another user")
+    if stat.S_IMODE(st.st_mode) & 0o077:
+        # Only the owner may reach the socket: tighten what we own.
+        os.chmod(statedir, 0o700)
+
+
+class Instance:
+    """An embedded Flux-like instance serving jobs from one state directory."""
+
+    def __init__(
+        self,
+        statedir: str | os.PathLike[str],
+        *,
+        size: int = 1,
+        cores: int | None = None,
+        gpus: int = 0,
+    ) -> None:
+        if size < 1:
+            raise InstanceError(errno.EINVAL, f"size must be at least 1, got {size}")
+        self.statedir = Path(statedir).resolve()
+        self.uri = uri_for(self.statedir)
+        self.size, self.cores, self.gpus = size, cores, gpus
+        self._lockfile: IO[bytes] | None = None
+        self._stopping = False
+        self._exit_status = 0
+        self._initial: subprocess.Popen[bytes] | None = None
+
+    def _lock(self) -> None:
+        _prepare_statedir(self.statedir)
+        lockfile = open(self.statedir / "lock", "ab")  # noqa: SIM115 - held for the lifetime
+        try:
+            fcntl.flock(lockfile, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lockfile.close()
+            raise InstanceError(
+                errno.EBUSY, f"an instance is already running in {self.statedir}"
+            ) from None
+        self._lockfile = lockfile
+
+    def run(self, command: Sequence[str] | None = None, *, ready: IO[str] | None = None) -> int:
+        """Serve until shut down, or until ``command`` (run inside it) exits.
+
+        Returns the command's exit status (0 without a command). ``ready``, if
+        given, receives the URI once clients can connect.
+        """
+        self._lock()
+        loop = asyncio.new_event_loop()
+        store = Store(str(self.statedir / "state.db"))
+        try:
+            epoch = store.meta_get("epoch")
+            if epoch is None:
+                epoch = time.time()
+                store.meta_set("epoch", epoch)
+            fluid = FluidGenerator(0, epoch=epoch, after=store.meta_get("last_jobid"))
+            broker = Broker(loop, str(self.statedir / SOCKET_NAME), os.getuid())
+            broker.add_pre_send_hook(store.commit)
+            resources = Resources(self.size, self.cores, self.gpus)
+            manager = JobManager(loop, broker, store, resources, uri=self.uri, fluid=fluid)
+            JobInfoService(broker, store, manager)
+            self._register_misc(broker, manager, resources, loop)
+            manager.restore()
+            manager.resolve_restored_dependents()
+            store.commit()
+            broker.listen()
+            for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                loop.add_signal_handler(signum, self._begin_shutdown, loop, manager)
+            if command:
+                self._start_initial_program(loop, manager, command)
+            if ready is not None:
+                ready.write(self.uri + "\n")
+                ready.flush()
+            loop.run_forever()
+            broker.close()
+            store.commit()
+        finally:
+            store.close()
+            loop.close()
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.statedir / SOCKET_NAME)
+            if self._lockfile is not None:
+                self._lockfile.close()
+        return self._exit_status
+
+    def _register_misc(
+        self,
+        broker: Broker,
+        manager: JobManager,
+        resources: Resources,
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        attrs = {
+            "rank": "0",
+            "size": str(len(resources.nodes)),
+            "local-uri": self.uri,
+            "parent-uri": os.environ.get("FLUX_URI", ""),
+            "statedir": str(self.statedir),
+            "broker.pid": str(os.getpid()),
+            "version": _version(),
+        }
+
+        def getattr_(request: Request) -> None:
+            name = request.payload_get("name", str)
+            if name not in attrs:
+                raise RequestError(errno.ENOENT, f"no such attribute {name!r}")
+            request.respond({"value": attrs[name]})
+
+        def shutdown(request: Request) -> None:
+            request.respond({})
+            self._begin_shutdown(loop, manager)
+
+        def resource_status(request: Request) -> None:
+            request.respond({"R": resources.R()})
+
+        broker.register("broker.getattr", getattr_)
+        broker.register("instance.shutdown", shutdown)
+        broker.register("resource.status", resource_status)
+
+    def _start_initial_program(
+        self, loop: asyncio.AbstractEventLoop, manager: JobManager, command: Sequence[str]
+    ) -> None:
+        env = dict(os.environ, FLUX_URI=self.uri)
+        try:
+            proc = subprocess.Popen(list(command), env=env)
+        except OSError as exc:
+            log.error("%s: %s", command[0], exc.strerror)
+            self._exit_status = 127
+            loop.call_soon(self._begin_shutdown, loop, manager)
+            return
+        self._initial = proc
+        pidfd = os.pidfd_open(proc.pid)
+
+        def exited() -> None:
+            loop.remove_reader(pidfd)
+            os.close(pidfd)
+            status = proc.wait()
+            self._exit_status = 128 - status if status < 0 else status
+            self._begin_shutdown(loop, manager)
+
+        loop.add_reader(pidfd, exited)
+
+    def _begin_shutdown(self, loop: asyncio.AbstractEventLoop, manager: JobManager) -> None:
+        """Stop running jobs (pending ones stay queued for the next start), then stop."""
+        if self._stopping:
+            return
+        self._stopping = True
+        if self._initial is not None and self._initial.poll() is None:
+            self._initial.send_signal(signal.SIGTERM)
+        running = [j for j in manager.jobs.values() if j.state in (State.RUN, State.CLEANUP)]
+        for job in running:
+            if job.exception is None:
+                manager.post(
+                    job,
+                    "exception",
+                    {"type": "shutdown", "severity": 0, "note": "instance is shutting down"},
+                )
+        manager.broker.request_flush()
+        deadline = time.monotonic() + SHUTDOWN_GRACE
+
+        def wait_for_jobs() -> None:
+            busy = [j for j in running if j.state != State.INACTIVE]
+            if busy and time.monotonic() < deadline:
+                loop.call_later(0.02, wait_for_jobs)
+                return
+            loop.call_soon(loop.stop)
+
+        loop.call_soon(wait_for_jobs)
+
+
+def _version() -> str:
+    from fluxsdk import __version__
+
+    return __version__
+
+
+def start_detached(
+    statedir: str | os.PathLike[str],
+    *,
+    size: int = 1,
+    cores: int | None = None,
+    gpus: int = 0,
+    timeout: float = 30.0,
+) -> str:
+    """Start an instance in the background (its own session) and return its URI
+    once it accepts connections."""
+    statedir = Path(statedir).resolve()
+    _prepare_statedir(statedir)
+    read_fd, write_fd = os.pipe()
+    argv = [
+        sys.executable,
+        "-m",
+        "fluxsdk.instance",
+        "--statedir",
+        str(statedir),
+        "--size",
+        str(size),
+        "--gpus",
+        str(gpus),
+        "--ready-fd",
+        str(write_fd),
+        "--fork",
+    ]
+    if cores is not None:
+        argv += ["--cores", str(cores)]
+    logfile = open(statedir / "instance.log", "ab")  # noqa: SIM115 - handed to the child
+    try:
+        proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=logfile,
+            stderr=logfile,
+            start_new_session=True,
+            pass_fds=(write_fd,),
+        )
+    finally:
+        os.close(write_fd)
+        logfile.close()
+    proc.wait()  # the intermediate parent exits at once (see --fork)
+    with os.fdopen(read_fd, "r") as ready:
+        import select
+
+        readable, _, _ = select.select([ready], [], [], timeout)
+        line = ready.readline().strip() if readable else ""
+    if not line:
+        detail = (statedir / "instance.log").read_text(errors="replace")[-2000:].strip()
+        raise InstanceError(
+            errno.EIO,
+            f"the instance in {statedir} did not start" + (f": {detail}" if detail else ""),
+        )
+    return line

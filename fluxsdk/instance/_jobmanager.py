@@ -1,0 +1,881 @@
+"""Job ingest and the job manager: the RFC 21 state machine of every job.
+
+Every change to a job is an event appended to its main eventlog; the job's
+in-memory record is a function of those events (:meth:`JobManager.apply`),
+so a restart rebuilds it by replaying them. Side effects (scheduling,
+starting tasks, answering waiters) happen in :meth:`JobManager.post` after
+the event is recorded, and anything visible outside the instance waits for
+the store's commit.
+
+Serves ``job-ingest.submit`` and ``job-manager.raise|kill|urgency|wait``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import functools
+import json
+import logging
+import os
+import signal
+import time
+from collections.abc import Callable
+from typing import Any
+
+from fluxsdk._fluid import FluidGenerator
+from fluxsdk._sign import SignatureError, unwrap_none
+from fluxsdk.errors import JobspecError
+from fluxsdk.eventlog import encode_entry
+from fluxsdk.idset import IDSET_FLAG_BRACKETS, IDSET_FLAG_RANGE, IDset
+from fluxsdk.instance._broker import Broker, Request, RequestError
+from fluxsdk.instance._exec import JobExec, SpawnError, TaskPlan
+from fluxsdk.instance._job import (
+    RESULT_COMPLETED,
+    Job,
+    ResourceRequest,
+    State,
+    priority_from_urgency,
+)
+from fluxsdk.instance._sched import Allocation, Resources, Scheduler, Unsatisfiable
+from fluxsdk.instance._store import Store
+from fluxsdk.job._jobid import JobID, id_parse
+from fluxsdk.job._jobspec_rules import check_canonical, check_top_level, check_v1
+
+__all__ = ["JobManager"]
+
+log = logging.getLogger("fluxsdk.instance")
+
+FLUX_JOB_PRE_SIGNED = 1
+FLUX_JOB_DEBUG = 2
+FLUX_JOB_WAITABLE = 4
+FLUX_JOB_NOVALIDATE = 8
+FLUX_JOBID_ANY = 0xFFFFFFFFFFFFFFFF
+_SUBMIT_FLAGS = FLUX_JOB_PRE_SIGNED | FLUX_JOB_DEBUG | FLUX_JOB_WAITABLE | FLUX_JOB_NOVALIDATE
+
+# After the first signal of a cancel, tasks get this long before SIGKILL (flux's kill-timeout).
+KILL_TIMEOUT = 5.0
+
+_AFTER_TYPES = {
+    "after": "after-start",
+    "afterstart": "after-start",
+    "afterany": "after-finish",
+    "afterok": "after-success",
+    "afternotok": "after-failure",
+    "afterexcept": "after-except",
+}
+
+
+class JobManager:
+    """Owns every job of the instance: ingest, states, scheduling, exec."""
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        broker: Broker,
+        store: Store,
+        resources: Resources,
+        *,
+        uri: str,
+        fluid: FluidGenerator,
+    ) -> None:
+        self.loop = loop
+        self.broker = broker
+        self.store = store
+        self.resources = resources
+        self.uri = uri
+        self.fluid = fluid
+        self.owner = broker.owner
+        self.jobs: dict[int, Job] = {}
+        self.scheduler = Scheduler(resources)
+        self._allocations: dict[int, Allocation] = {}
+        self._execs: dict[int, JobExec] = {}
+        self._timers: dict[tuple[int, str], asyncio.TimerHandle] = {}
+        self._dependents: dict[int, list[tuple[int, str, str]]] = {}
+        self._waiters: dict[int, list[Request]] = {}
+        self._wait_any: list[Request] = []
+        self._schedule_pending = False
+        self._pending_dependencies: dict[int, list[tuple[str, int | float]]] = {}
+        self.event_hooks: list[Callable[[Job, str, dict[str, Any] | None], None]] = []
+        self.inactive_hooks: list[Callable[[Job], None]] = []
+        for topic, handler in (
+            ("job-ingest.submit", self._submit),
+            ("job-manager.raise", self._raise),
+            ("job-manager.kill", self._kill),
+            ("job-manager.urgency", self._urgency),
+            ("job-manager.wait", self._wait),
+        ):
+            broker.register(topic, handler)
+
+    # -- events ----------------------------------------------------------------------
+
+    def post(self, job: Job, name: str, context: dict[str, Any] | None = None) -> None:
+        """Record an event in the job's eventlog, apply it, then act on it."""
+        timestamp = time.time()
+        self.store.append(job.id, "eventlog", encode_entry(name, context, timestamp))
+        self.apply(job, name, context or {}, timestamp)
+        for hook in self.event_hooks:
+            try:
+                hook(job, name, context)
+            except Exception:
+                log.exception("job event hook failed")
+        self._act(job, name, context or {})
+
+    @staticmethod
+    def apply(job: Job, name: str, context: dict[str, Any], timestamp: float) -> None:
+        """Update the job record for one event (no side effects: replay uses this)."""
+        if name == "validate":
+            job.state = State.DEPEND
+        elif name == "dependency-add":
+            job.dependencies.append(context["description"])
+        elif name == "dependency-remove":
+            if context["description"] in job.dependencies:
+                job.dependencies.remove(context["description"])
+        elif name == "depend":
+            job.state, job.t_depend = State.PRIORITY, timestamp
+        elif name == "priority":
+            job.priority = context["priority"]
+            if job.state == State.PRIORITY:
+                job.state = State.SCHED
+        elif name == "urgency":
+            job.urgency = context["urgency"]
+        elif name == "alloc":
+            job.state, job.allocated = State.RUN, True
+            job.annotations = context.get("annotations", {}) or job.annotations
+        elif name == "start":
+            job.started, job.t_run = True, timestamp
+        elif name == "exception":
+            job.exception_any = True
+            if context.get("severity") == 0:
+                if job.exception is None:
+                    job.exception = context
+                if job.state in (State.DEPEND, State.PRIORITY, State.SCHED, State.RUN):
+                    job.state, job.t_cleanup = State.CLEANUP, timestamp
+        elif name == "finish":
+            job.status = context["status"]
+            if job.state == State.RUN:
+                job.state, job.t_cleanup = State.CLEANUP, timestamp
+        elif name == "clean":
+            job.state, job.t_inactive = State.INACTIVE, timestamp
+
+    def _act(self, job: Job, name: str, context: dict[str, Any]) -> None:
+        if name == "validate":
+            self._add_dependencies(job)
+        elif name == "dependency-remove" and not job.dependencies and job.state == State.DEPEND:
+            self.post(job, "depend")
+        elif name == "depend":
+            self._prioritize(job)
+        elif name == "priority" and job.state == State.SCHED:
+            self.scheduler.enqueue(job.id, job.priority or 0, job.t_submit, job.request)
+            self._want_schedule()
+        elif name == "alloc":
+            # Start only once the allocation is on disk.
+            self.store.after_commit(lambda: self._start(job))
+        elif name == "start":
+            self._resolve_dependents(job, started=True)
+            if job.duration > 0:
+                self._timer(job, "duration", job.duration, self._expire)
+        elif name == "exception" and context.get("severity") == 0:
+            self._fatal(job, context)
+        elif name == "finish":
+            self._cancel_timer(job, "kill")
+            self._cancel_timer(job, "duration")
+            self.post(job, "release", {"ranks": "all", "final": True})
+            self._free(job)
+        elif name == "clean":
+            self._inactive(job)
+
+    # -- submit ----------------------------------------------------------------------
+
+    def _submit(self, request: Request) -> None:
+        signed = request.payload_get("J", str)
+        urgency = request.payload_get("urgency", int, 16)
+        flags = request.payload_get("flags", int, 0)
+        if not 0 <= urgency <= 31:
+            raise RequestError(errno.EINVAL, "urgency range is [0:31]")
+        if flags & ~_SUBMIT_FLAGS:
+            raise RequestError(errno.EINVAL, f"unknown submit flags 0x{flags:x}")
+        try:
+            payload, userid = unwrap_none(signed)
+        except SignatureError as exc:
+            raise RequestError(errno.EINVAL, f"could not unwrap jobspec: {exc}") from None
+        if userid != request.userid:
+            raise RequestError(errno.EPERM, "signed userid does not match the requester")
+        jobspec = self._validate(payload)
+        job_request = ResourceRequest.from_jobspec(jobspec)
+        try:
+            self.resources.check_feasible(job_request)
+        except Unsatisfiable as exc:
+            raise RequestError(errno.EINVAL, f"unsatisfiable request: {exc}") from None
+        dependencies = self._check_dependencies(jobspec, userid)
+        jobid = self.fluid.next()
+        self.store.meta_set("last_jobid", jobid)
+        # Like flux's KVS copy, the stored jobspec leaves out the environment
+        # (it stays in J, which exec reads).
+        self.store.job_add(jobid, userid, signed, _redacted(jobspec))
+        job = self._new_job(jobid, userid, urgency, flags, jobspec, job_request, time.time())
+        job.waitable = bool(flags & FLUX_JOB_WAITABLE)
+        self.jobs[jobid] = job
+        self._pending_dependencies[jobid] = dependencies
+        self.post(
+            job, "submit", {"userid": userid, "urgency": urgency, "flags": flags, "version": 1}
+        )
+        # flux's dependency plugins add their dependencies before validation ends.
+        for description, _ in dependencies:
+            self.post(job, "dependency-add", {"description": description})
+        self.post(job, "validate")
+        request.respond({"id": jobid})
+
+    @staticmethod
+    def _validate(payload: bytes) -> dict[str, Any]:
+        """Decode and validate a jobspec: EINVAL for bad JSON, EPERM for a jobspec
+        the validator rejects (flux-core's errnos)."""
+        try:
+            doc = json.loads(payload.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise RequestError(errno.EINVAL, f"jobspec: invalid JSON: {exc}") from None
+        try:
+            doc = check_top_level(doc)
+            check_canonical(doc["resources"], doc["tasks"], doc["attributes"], doc["version"])
+            check_v1(doc["resources"], doc["tasks"], doc["attributes"], doc["version"])
+        except JobspecError as exc:
+            raise RequestError(errno.EPERM, str(exc)) from None
+        return dict(doc)
+
+    @staticmethod
+    def _new_job(
+        jobid: int,
+        userid: int,
+        urgency: int,
+        flags: int,
+        jobspec: dict[str, Any],
+        request: ResourceRequest,
+        t_submit: float,
+    ) -> Job:
+        system = jobspec["attributes"].get("system", {})
+        name = system.get("job", {}).get("name")
+        if name is None:
+            name = os.path.basename(jobspec["tasks"][0]["command"][0])
+        return Job(
+            id=jobid,
+            userid=userid,
+            urgency=urgency,
+            t_submit=t_submit,
+            flags=flags,
+            request=request,
+            name=name,
+            queue=system.get("queue"),
+            cwd=system.get("cwd"),
+            duration=float(system.get("duration", 0.0)),
+        )
+
+    # -- dependencies (RFC 26) -------------------------------------------------------
+
+    def _check_dependencies(
+        self, jobspec: dict[str, Any], userid: int
+    ) -> list[tuple[str, int | float]]:
+        """Check each dependency now, so a bad one rejects the submission (as flux does)."""
+        checked: list[tuple[str, int | float]] = []
+        deps = jobspec["attributes"].get("system", {}).get("dependencies", [])
+        for dep in deps:
+            scheme, value = dep["scheme"], dep["value"]
+            if scheme == "begin-time":
+                checked.append((f"begin-time={value}", float(value)))
+                continue
+            if scheme not in _AFTER_TYPES:
+                raise RequestError(errno.EINVAL, f"dependency scheme {scheme!r} is not supported")
+            try:
+                target_id = id_parse(value)
+            except ValueError:
+                raise RequestError(
+                    errno.EINVAL, f'dependency: {scheme}: "{value}" is not a valid jobid'
+                ) from None
+            target = self.jobs.get(target_id)
+            if target is None:
+                raise RequestError(errno.EINVAL, f"dependency: {scheme}: id {value}: job not found")
+            if target.userid != userid:
+                raise RequestError(errno.EPERM, f"{scheme}: Permission denied for job {value}")
+            kind = _AFTER_TYPES[scheme]
+            if target.state == State.INACTIVE:
+                reason = _unsatisfiable(kind, target)
+                if reason:
+                    raise RequestError(errno.EINVAL, f"dependency: {reason.format(value)}")
+            checked.append((f"{kind}={value}", target_id))
+        return checked
+
+    def _add_dependencies(self, job: Job) -> None:
+        """After validation: resolve or arm each dependency added at submit."""
+        deps = self._pending_dependencies.pop(job.id, [])
+        for description, target in deps:
+            if description.startswith("begin-time="):
+                delay = float(target) - time.time()
+                if delay <= 0:
+                    self.post(job, "dependency-remove", {"description": description})
+                else:
+                    self._timer(
+                        job,
+                        description,
+                        delay,
+                        functools.partial(self._remove_dependency, description=description),
+                    )
+                continue
+            target_job = self.jobs[int(target)]
+            kind = description.split("=", 1)[0]
+            if _satisfied(kind, target_job):
+                self.post(job, "dependency-remove", {"description": description})
+            else:
+                self._dependents.setdefault(target_job.id, []).append((job.id, kind, description))
+        if not deps:
+            self.post(job, "depend")
+
+    def _remove_dependency(self, job: Job, description: str) -> None:
+        if job.state == State.DEPEND and description in job.dependencies:
+            self.post(job, "dependency-remove", {"description": description})
+
+    def _resolve_dependents(self, target: Job, started: bool = False) -> None:
+        """Release or fail the jobs waiting on ``target`` (at its start or its end)."""
+        waiting = self._dependents.get(target.id, [])
+        keep: list[tuple[int, str, str]] = []
+        for jobid, kind, description in waiting:
+            job = self.jobs.get(jobid)
+            if job is None or job.state != State.DEPEND or description not in job.dependencies:
+                continue
+            if started and kind != "after-start":
+                keep.append((jobid, kind, description))
+                continue
+            if _satisfied(kind, target):
+                self.post(job, "dependency-remove", {"description": description})
+            else:
+                note = (
+                    "job never started"
+                    if not target.allocated and kind != "after-finish"
+                    else "can never be satisfied"
+                )
+                self.post(
+                    job,
+                    "exception",
+                    {
+                        "type": "dependency",
+                        "severity": 0,
+                        "note": f"dependency {description} {note}",
+                        "userid": self.owner,
+                    },
+                )
+        if keep:
+            self._dependents[target.id] = keep
+        else:
+            self._dependents.pop(target.id, None)
+
+    # -- priority and scheduling -----------------------------------------------------
+
+    def _prioritize(self, job: Job) -> None:
+        self.post(job, "priority", {"priority": priority_from_urgency(job.urgency)})
+
+    def _want_schedule(self) -> None:
+        if not self._schedule_pending:
+            self._schedule_pending = True
+            self.loop.call_soon(self._schedule)
+
+    def _schedule(self) -> None:
+        self._schedule_pending = False
+        for jobid, allocation in list(self.scheduler.schedule()):
+            job = self.jobs[jobid]
+            now = time.time()
+            job.expiration = now + job.duration if job.duration > 0 else 0.0
+            self._allocations[jobid] = allocation
+            job.ranks = str(IDset(allocation.ranks))
+            job.nodelist = ",".join(
+                sorted({self.resources.nodes[r].hostname for r in allocation.ranks})
+            )
+            R = self.resources.R(allocation, now, job.expiration, nslots=job.request.total_slots)
+            job.R = R
+            self.store.job_set_R(jobid, json.dumps(R, separators=(",", ":")))
+            summary = {"resource_summary": _resource_summary(allocation)}
+            job.annotations = {"sched": summary}
+            self.post(job, "alloc", {"annotations": {"sched": summary}})
+        self.broker.request_flush()
+
+    # -- exec --------------------------------------------------------------------------
+
+    def _start(self, job: Job) -> None:
+        if job.state != State.RUN or job.exception is not None:
+            return
+        allocation = self._allocations[job.id]
+        signed = self.store.job_get(job.id, "J") or ""
+        jobspec = json.loads(unwrap_none(signed)[0])
+        system = jobspec["attributes"].get("system", {})
+        options = system.get("shell", {}).get("options", {})
+        env = {k: v for k, v in system.get("environment", {}).items() if v is not None}
+        plans = self._plan_tasks(job, allocation)
+        output = options.get("output", {})
+        paths = {s: _template(output.get(s, {}).get("path"), job) for s in ("stdout", "stderr")}
+        stdin = options.get("input", {}).get("stdin", {}).get("path")
+        unbuffered = output.get("stdout", {}).get("buffer", {}).get("type") == "none"
+        execution = JobExec(
+            self.loop,
+            jobspec["tasks"][0]["command"],
+            env,
+            system.get("cwd"),
+            plans,
+            on_output=lambda rank, stream, data: self._output(job, rank, stream, data),
+            on_eof=lambda rank, stream: self._output_eof(job, rank, stream),
+            on_exit=lambda status: self._finished(job, status),
+            stdin_path=stdin,
+            stdout_path=paths["stdout"],
+            stderr_path=paths["stderr"],
+            unbuffered=unbuffered,
+            hostname=self.resources.nodes[allocation.ranks[0]].hostname,
+        )
+        self._execs[job.id] = execution
+        self._output_header(job, len(plans), paths)
+        f58 = JobID(job.id).f58
+        nnodes = str(len(allocation.ranks))
+        size = str(len(plans))
+
+        def task_env(plan: TaskPlan) -> dict[str, str]:
+            extra = {
+                "FLUX_URI": self.uri,
+                "FLUX_JOB_ID": f58,
+                "FLUX_JOB_SIZE": size,
+                "FLUX_JOB_NNODES": nnodes,
+                "FLUX_TASK_RANK": str(plan.rank),
+                "FLUX_TASK_LOCAL_ID": str(plan.local_id),
+            }
+            if plan.gpus:
+                extra["CUDA_VISIBLE_DEVICES"] = ",".join(map(str, plan.gpus))
+            return extra
+
+        try:
+            execution.start(task_env)
+        except SpawnError as exc:
+            # As flux: the shell started, then reports the task failure.
+            self.post(job, "start")
+            self._log(job, exc.note)
+            self.post(
+                job,
+                "exception",
+                {"type": "exec", "severity": 0, "note": exc.note, "userid": self.owner},
+            )
+            if not execution.running:
+                self._execs.pop(job.id, None)
+                self._finished(job, exc.status)
+            return
+        self.post(job, "start")
+
+    def _plan_tasks(self, job: Job, allocation: Allocation) -> list[TaskPlan]:
+        """Place tasks on the allocated slots, rank order, filling each node in turn."""
+        request = job.request
+        slots: list[tuple[int, tuple[int, ...], tuple[int, ...]]] = []
+        for rank in allocation.ranks:
+            cores, gpus = allocation.cores[rank], allocation.gpus.get(rank, ())
+            node = self.resources.nodes[rank]
+            per = max(request.cores_per_slot, 1)
+            nslots = len(cores) // per if not allocation.exclusive else max(request.nslots, 1)
+            gper = request.gpus_per_slot
+            for s in range(nslots):
+                slot_cores = cores[s * per : (s + 1) * per] or cores
+                slot_gpus = gpus[s * gper : (s + 1) * gper] if gper else ()
+                slots.append((rank, tuple(node.cpus[c] for c in slot_cores), slot_gpus))
+        plans: list[TaskPlan] = []
+        local: dict[int, int] = {}
+        for task_rank in range(request.ntasks):
+            node_rank, cpus, gpus = slots[task_rank % len(slots)]
+            local_id = local.get(node_rank, 0)
+            local[node_rank] = local_id + 1
+            plans.append(TaskPlan(task_rank, node_rank, local_id, cpus, gpus))
+        return plans
+
+    def _output_header(self, job: Job, ntasks: int, paths: dict[str, str | None]) -> None:
+        header = {
+            "version": 1,
+            "encoding": {"stdout": "UTF-8", "stderr": "UTF-8"},
+            "count": {"stdout": ntasks, "stderr": ntasks},
+            "options": {},
+        }
+        self._append_output(job, "header", header)
+        ranks = f"0-{ntasks - 1}" if ntasks > 1 else "0"
+        for stream in ("stdout", "stderr"):
+            path = paths[stream] or (paths["stdout"] if stream == "stderr" else None)
+            if path:
+                self._append_output(
+                    job, "redirect", {"stream": stream, "rank": ranks, "path": path}
+                )
+
+    def _append_output(self, job: Job, name: str, context: dict[str, Any]) -> None:
+        self.store.append(job.id, "guest.output", encode_entry(name, context, time.time()))
+        self.broker.request_flush()
+
+    def _output(self, job: Job, rank: int, stream: str, data: bytes) -> None:
+        context: dict[str, Any] = {"stream": stream, "rank": str(rank)}
+        try:
+            context["data"] = data.decode("utf-8")
+        except UnicodeDecodeError:
+            import base64
+
+            context["data"] = base64.b64encode(data).decode("ascii")
+            context["encoding"] = "base64"
+        self._append_output(job, "data", context)
+
+    def _output_eof(self, job: Job, rank: int, stream: str) -> None:
+        self._append_output(job, "data", {"stream": stream, "rank": str(rank), "eof": True})
+
+    def _log(self, job: Job, message: str) -> None:
+        """A fatal job shell log message (RFC 24 ``log`` event; level 0, as flux's shell)."""
+        self._append_output(job, "log", {"rank": 0, "level": 0, "message": message})
+
+    def _finished(self, job: Job, status: int) -> None:
+        self._execs.pop(job.id, None)
+        if job.state in (State.RUN, State.CLEANUP) and job.status is None:
+            self.post(job, "finish", {"status": status})
+        self.broker.request_flush()
+
+    def _expire(self, job: Job) -> None:
+        if job.state == State.RUN:
+            self.post(
+                job,
+                "exception",
+                {
+                    "type": "timeout",
+                    "severity": 0,
+                    "userid": self.owner,
+                    "note": "resource allocation expired",
+                },
+            )
+
+    def _fatal(self, job: Job, context: dict[str, Any]) -> None:
+        """A severity 0 exception: stop the job wherever it is."""
+        self.scheduler.dequeue(job.id)
+        self._cancel_timer(job, "duration")
+        for key in [k for k in self._timers if k[0] == job.id and k[1].startswith("begin")]:
+            self._timers.pop(key).cancel()
+        execution = self._execs.get(job.id)
+        if execution is not None and execution.running:
+            # As flux's job-exec: SIGALRM on timeout, SIGTERM otherwise; SIGKILL later.
+            first = signal.SIGALRM if context.get("type") == "timeout" else signal.SIGTERM
+            execution.kill(first)
+            self._timer(job, "kill", KILL_TIMEOUT, lambda j: self._signal(j, signal.SIGKILL))
+            return
+        if job.state == State.CLEANUP and job.status is None:
+            if job.allocated and job.started:
+                return  # exec already finishing; `finish` will follow
+            if job.allocated:
+                self._free(job)
+            else:
+                self.post(job, "clean")
+
+    def _signal(self, job: Job, signum: int) -> None:
+        execution = self._execs.get(job.id)
+        if execution is not None:
+            execution.kill(signum)
+
+    def _free(self, job: Job) -> None:
+        allocation = self._allocations.pop(job.id, None)
+        if allocation is not None:
+            self.resources.free(allocation)
+            self._want_schedule()
+        self.post(job, "free")
+        self.post(job, "clean")
+
+    def _inactive(self, job: Job) -> None:
+        self.store.job_set_inactive(job.id)
+        self._resolve_dependents(job)
+        self._pending_dependencies.pop(job.id, None)
+        for key in [k for k in self._timers if k[0] == job.id]:
+            self._timers.pop(key).cancel()
+        for request in self._waiters.pop(job.id, []):
+            self._answer_wait(request, job)
+        if job.waitable and not self._waiters.get(job.id) and self._wait_any:
+            self._answer_wait(self._wait_any.pop(0), job)
+        for hook in self.inactive_hooks:
+            hook(job)
+        self.store.forget(job.id)
+
+    # -- timers ----------------------------------------------------------------------
+
+    def _timer(self, job: Job, name: str, delay: float, callback: Callable[[Job], None]) -> None:
+        def fire() -> None:
+            self._timers.pop((job.id, name), None)
+            callback(job)
+            self.broker.request_flush()
+
+        self._cancel_timer(job, name)
+        self._timers[(job.id, name)] = self.loop.call_later(delay, fire)
+
+    def _cancel_timer(self, job: Job, name: str) -> None:
+        handle = self._timers.pop((job.id, name), None)
+        if handle is not None:
+            handle.cancel()
+
+    # -- job-manager requests --------------------------------------------------------
+
+    def _lookup(
+        self,
+        request: Request,
+        unknown: tuple[int, str] = (errno.ENOENT, "unknown job id"),
+        inactive: tuple[int, str] | None = None,
+    ) -> Job:
+        """The request's job; flux-core answers unknown or inactive jobs differently
+        per service, so each caller says how."""
+        jobid = request.payload_get("id", int)
+        job = self.jobs.get(jobid)
+        if job is None:
+            raise RequestError(*unknown)
+        if inactive is not None and job.state == State.INACTIVE:
+            raise RequestError(*inactive)
+        if job.userid != request.userid and request.userid != self.owner:
+            raise RequestError(errno.EPERM, "guests can only act on their own jobs")
+        return job
+
+    def _raise(self, request: Request) -> None:
+        job = self._lookup(request, inactive=(errno.ENOENT, "job is inactive"))
+        kind = request.payload_get("type", str)
+        severity = request.payload_get("severity", int)
+        note = request.payload_get("note", str, "")
+        if not 0 <= severity <= 7:
+            raise RequestError(errno.EPROTO, "invalid exception severity")
+        if not kind or any(c.isspace() or c == "=" for c in kind):
+            raise RequestError(errno.EPROTO, "invalid exception type")
+        context = {"type": kind, "severity": severity, "note": note, "userid": request.userid}
+        self.post(job, "exception", context)
+        request.respond(None)
+
+    def _kill(self, request: Request) -> None:
+        job = self._lookup(
+            request,
+            unknown=(errno.EINVAL, "unknown job id"),
+            inactive=(errno.EINVAL, "job is inactive"),
+        )
+        signum = request.payload_get("signum", int)
+        if not 0 < signum < signal.NSIG:
+            raise RequestError(errno.EINVAL, "Invalid signal number")
+        execution = self._execs.get(job.id)
+        if job.state != State.RUN or execution is None or not execution.running:
+            raise RequestError(errno.EINVAL, "job is not running")
+        execution.kill(signum)
+        request.respond(None)
+
+    def _urgency(self, request: Request) -> None:
+        job = self._lookup(
+            request,
+            unknown=(errno.EINVAL, "unknown job"),
+            inactive=(errno.EINVAL, "job is inactive"),
+        )
+        urgency = request.payload_get("urgency", int)
+        if not 0 <= urgency <= 31:
+            raise RequestError(errno.EINVAL, "urgency value is out of range")
+        if not job.state & State.PENDING:
+            raise RequestError(
+                errno.EINVAL, "urgency cannot be changed once resources are allocated"
+            )
+        old = job.urgency
+        self.post(job, "urgency", {"urgency": urgency, "userid": request.userid})
+        if job.state in (State.PRIORITY, State.SCHED):
+            priority = priority_from_urgency(urgency)
+            if priority != job.priority:
+                self.post(job, "priority", {"priority": priority})
+                if priority == 0:
+                    self.scheduler.dequeue(job.id)
+        request.respond({"old_urgency": old})
+
+    def _wait(self, request: Request) -> None:
+        jobid = request.payload_get("id", int)
+        if jobid == FLUX_JOBID_ANY:
+            for job in self.jobs.values():
+                if job.waitable and job.state == State.INACTIVE:
+                    self._answer_wait(request, job)
+                    return
+            if not any(j.waitable for j in self.jobs.values()):
+                raise RequestError(errno.ECHILD, "there are no more waitable jobs")
+            self._wait_any.append(request)
+            return
+        no_wait = (errno.ECHILD, "invalid job id, or job may be inactive and not waitable")
+        job = self._lookup(request, unknown=no_wait)
+        if not job.waitable:
+            if job.state == State.INACTIVE:
+                raise RequestError(*no_wait)
+            raise RequestError(errno.ECHILD, "job was not submitted with FLUX_JOB_WAITABLE")
+        if job.state == State.INACTIVE:
+            self._answer_wait(request, job)
+        else:
+            self._waiters.setdefault(job.id, []).append(request)
+
+    def _answer_wait(self, request: Request, job: Job) -> None:
+        # A waitable job's result is reaped by the first wait, like a zombie.
+        job.waitable = False
+        errstr = "" if job.success else _wait_errstr(job)
+        request.respond({"id": job.id, "success": job.success, "errstr": errstr})
+
+    # -- restart -----------------------------------------------------------------------
+
+    def restore(self) -> None:
+        """Rebuild every job from the store after a restart (see docs: restart rule)."""
+        from fluxsdk.eventlog import EventLogEvent
+
+        for jobid, userid, inactive in self.store.job_ids():
+            entries = [EventLogEvent(line) for line in self.store.eventlog(jobid, "eventlog")]
+            jobspec = json.loads(self.store.job_get(jobid, "jobspec") or "{}")
+            submit = entries[0]
+            ctx = submit.context
+            job = self._new_job(
+                jobid,
+                userid,
+                ctx["urgency"],
+                ctx["flags"],
+                jobspec,
+                ResourceRequest.from_jobspec(jobspec),
+                submit.timestamp,
+            )
+            job.waitable = bool(ctx["flags"] & FLUX_JOB_WAITABLE)
+            for entry in entries:
+                self.apply(job, entry.name, entry.context, entry.timestamp)
+            self.jobs[jobid] = job
+            if inactive or job.state == State.INACTIVE:
+                continue
+            self.post(job, "flux-restart")
+            self._resume(job, jobspec)
+
+    def _resume(self, job: Job, jobspec: dict[str, Any]) -> None:
+        """Pending jobs are queued again; running jobs lost their tasks with the old
+        instance, so they end with a ``restart`` exception (nothing is rerun twice)."""
+        if job.state in (State.RUN, State.CLEANUP) or job.allocated:
+            if job.state == State.RUN:
+                self.post(
+                    job,
+                    "exception",
+                    {
+                        "type": "restart",
+                        "severity": 0,
+                        "note": "job was running when the instance stopped",
+                    },
+                )
+            if job.status is None and job.started:
+                self.post(job, "finish", {"status": signal.SIGKILL})
+            elif job.state != State.INACTIVE:
+                self.post(job, "free")
+                self.post(job, "clean")
+            return
+        if job.state == State.DEPEND:
+            deps = jobspec["attributes"].get("system", {}).get("dependencies", [])
+            remaining = []
+            for dep in deps:
+                scheme, value = dep["scheme"], dep["value"]
+                kind = "begin-time" if scheme == "begin-time" else _AFTER_TYPES.get(scheme, "")
+                description = f"{kind}={value}"
+                if description in job.dependencies:
+                    target = float(value) if kind == "begin-time" else id_parse(value)
+                    remaining.append((description, target))
+            # Re-arm what is still outstanding without posting dependency-add again.
+            for description, target in remaining:
+                if description.startswith("begin-time="):
+                    delay = max(float(target) - time.time(), 0.0)
+                    self._timer(
+                        job,
+                        description,
+                        delay,
+                        functools.partial(self._remove_dependency, description=description),
+                    )
+                else:
+                    self._dependents.setdefault(int(target), []).append(
+                        (job.id, description.split("=", 1)[0], description)
+                    )
+            if not remaining:
+                self.post(job, "depend")
+            return
+        if job.state == State.PRIORITY:
+            self._prioritize(job)
+        elif job.state == State.SCHED:
+            self.scheduler.enqueue(job.id, job.priority or 0, job.t_submit, job.request)
+            self._want_schedule()
+
+    def resolve_restored_dependents(self) -> None:
+        """After a restart, release dependents whose targets finished meanwhile."""
+        for target_id in list(self._dependents):
+            target = self.jobs.get(target_id)
+            if target is not None and target.state == State.INACTIVE:
+                self._resolve_dependents(target)
+
+
+def _satisfied(kind: str, target: Job) -> bool:
+    if kind == "after-start":
+        return target.started
+    if target.state != State.INACTIVE:
+        return False
+    if kind == "after-finish":
+        return True
+    if kind == "after-success":
+        return target.result == RESULT_COMPLETED
+    if kind == "after-failure":
+        return target.allocated and target.result != RESULT_COMPLETED
+    if kind == "after-except":
+        return target.allocated and target.exception is not None
+    return False
+
+
+def _unsatisfiable(kind: str, target: Job) -> str | None:
+    """flux's rejection message for a dependency on an inactive job, or None."""
+    if kind != "after-finish" and not target.allocated:
+        return "after: {} never started"
+    if kind == "after-start" and not target.started:
+        return "after: {} never started"
+    if kind == "after-success" and target.result != RESULT_COMPLETED:
+        return "afterok: job {} failed or was canceled"
+    if kind == "after-failure" and target.result == RESULT_COMPLETED:
+        return "afternotok: job {} succeeded"
+    if kind == "after-except" and target.exception is None:
+        return "afterexcept: job {}: no exception"
+    return None
+
+
+def _wait_errstr(job: Job) -> str:
+    """flux-core's wording (job-manager/wait.c), quirks included."""
+    if job.exception is not None:
+        return f"Fatal exception type={job.exception['type']} {job.exception.get('note', '')}"
+    status = job.status or 0
+    if os.WIFSIGNALED(status):
+        return f"job shell {_strsignal(os.WTERMSIG(status))}"
+    code = os.WEXITSTATUS(status)
+    if code > 128:
+        return f"task(s) {_strsignal(code - 128)}"
+    return f"task(s) exited with exit code {code}"
+
+
+def _strsignal(signum: int) -> str:
+    return signal.strsignal(signum) or f"Unknown signal {signum}"
+
+
+def _redacted(jobspec: dict[str, Any]) -> str:
+    system = jobspec.get("attributes", {}).get("system", {})
+    if "environment" not in system:
+        return json.dumps(jobspec, separators=(",", ":"))
+    copy = dict(jobspec)
+    copy["attributes"] = dict(copy["attributes"])
+    copy["attributes"]["system"] = {k: v for k, v in system.items() if k != "environment"}
+    return json.dumps(copy, separators=(",", ":"))
+
+
+def _resource_summary(allocation: Allocation) -> str:
+    """sched-simple's summary of an allocation, e.g. ``rank0/core[0-1]``."""
+    groups: dict[str, list[int]] = {}
+    for rank in allocation.ranks:
+        cores = IDset(allocation.cores[rank]).encode(IDSET_FLAG_BRACKETS | IDSET_FLAG_RANGE)
+        text = f"core{cores}"
+        gpus = allocation.gpus.get(rank, ())
+        if gpus:
+            text += f",gpu{IDset(gpus).encode(IDSET_FLAG_BRACKETS | IDSET_FLAG_RANGE)}"
+        groups.setdefault(text, []).append(rank)
+    return " ".join(
+        f"rank{IDset(ranks).encode(IDSET_FLAG_BRACKETS | IDSET_FLAG_RANGE)}/{text}"
+        for text, ranks in groups.items()
+    )
+
+
+def _template(path: str | None, job: Job) -> str | None:
+    """Expand the mustache templates flux allows in output paths."""
+    if path is None:
+        return None
+    jobid = JobID(job.id)
+    return (
+        path.replace("{{id}}", jobid.f58)
+        .replace("{{jobid}}", jobid.f58)
+        .replace("{{name}}", job.name)
+    )

@@ -1,0 +1,221 @@
+"""Durable state of the embedded instance, in SQLite (WAL).
+
+Everything the instance knows about a job is its jobspec, its signed request
+and its eventlogs (main and output); everything else is derived from them.
+Writes go into one open transaction; :meth:`Store.commit` ends it (with a
+full fsync of the WAL) and only then delivers the appended entries to
+watchers and runs the after-commit callbacks. The broker calls ``commit``
+once per loop iteration, before it writes any reply, so an event is on disk
+before anyone hears of it, and one fsync serves a whole batch.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from typing import Any
+
+__all__ = ["Store"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS jobs (
+    id INTEGER PRIMARY KEY,
+    userid INTEGER NOT NULL,
+    J TEXT NOT NULL,
+    jobspec TEXT NOT NULL,
+    R TEXT,
+    inactive INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS eventlogs (
+    jobid INTEGER NOT NULL,
+    path TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    entry TEXT NOT NULL,
+    PRIMARY KEY (jobid, path, seq)
+) WITHOUT ROWID;
+"""
+
+_SIGN_BIT = 1 << 63
+
+Watcher = Callable[[str], None]
+
+
+def _sql_id(jobid: int) -> int:
+    """Job IDs are unsigned 64-bit; SQLite integers are signed."""
+    return jobid - (1 << 64) if jobid >= _SIGN_BIT else jobid
+
+
+def _py_id(value: int) -> int:
+    return value + (1 << 64) if value < 0 else value
+
+
+class Store:
+    """The instance's SQLite database plus eventlog watchers."""
+
+    def __init__(self, path: str) -> None:
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
+        self._in_txn = False
+        self._seq: dict[tuple[int, str], int] = {}
+        self._unpublished: list[tuple[int, str, str]] = []
+        self._after_commit: list[Callable[[], None]] = []
+        self._watchers: dict[tuple[int, str], list[Watcher]] = defaultdict(list)
+
+    # -- transactions --------------------------------------------------------------
+
+    def _begin(self) -> None:
+        if not self._in_txn:
+            self._db.execute("BEGIN")
+            self._in_txn = True
+
+    def commit(self) -> None:
+        """Make every write durable, then tell watchers and run after-commit work."""
+        if self._in_txn:
+            self._db.execute("COMMIT")
+            self._in_txn = False
+        while self._unpublished or self._after_commit:
+            unpublished, self._unpublished = self._unpublished, []
+            for jobid, path, entry in unpublished:
+                for watcher in list(self._watchers.get((jobid, path), ())):
+                    watcher(entry)
+            callbacks, self._after_commit = self._after_commit, []
+            for callback in callbacks:
+                callback()
+            if self._in_txn:  # callbacks wrote more: commit that too before telling
+                self._db.execute("COMMIT")
+                self._in_txn = False
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once the writes made so far are durable."""
+        self._after_commit.append(callback)
+
+    @property
+    def dirty(self) -> bool:
+        return self._in_txn or bool(self._unpublished or self._after_commit)
+
+    def close(self) -> None:
+        self.commit()
+        self._db.close()
+
+    # -- instance metadata ---------------------------------------------------------
+
+    def meta_get(self, key: str) -> Any:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def meta_set(self, key: str, value: Any) -> None:
+        self._begin()
+        self._db.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, json.dumps(value)),
+        )
+
+    # -- jobs ----------------------------------------------------------------------
+
+    def job_add(self, jobid: int, userid: int, signed: str, jobspec: str) -> None:
+        self._begin()
+        self._db.execute(
+            "INSERT INTO jobs (id, userid, J, jobspec) VALUES (?, ?, ?, ?)",
+            (_sql_id(jobid), userid, signed, jobspec),
+        )
+
+    def job_set_R(self, jobid: int, R: str | None) -> None:
+        self._begin()
+        self._db.execute("UPDATE jobs SET R = ? WHERE id = ?", (R, _sql_id(jobid)))
+
+    def job_set_inactive(self, jobid: int) -> None:
+        self._begin()
+        self._db.execute("UPDATE jobs SET inactive = 1 WHERE id = ?", (_sql_id(jobid),))
+
+    def job_get(self, jobid: int, column: str) -> str | None:
+        """One of the stored documents of a job: ``J``, ``jobspec`` or ``R``."""
+        if column not in ("J", "jobspec", "R"):
+            raise ValueError(f"no such job document {column!r}")
+        row = self._db.execute(
+            f"SELECT {column} FROM jobs WHERE id = ?", (_sql_id(jobid),)
+        ).fetchone()
+        if row is None:
+            raise KeyError(jobid)
+        value: str | None = row[0]
+        return value
+
+    def job_ids(self) -> Iterator[tuple[int, int, bool]]:
+        """Every stored job as ``(jobid, userid, inactive)``, in ID order."""
+        for jobid, userid, inactive in self._db.execute(
+            "SELECT id, userid, inactive FROM jobs ORDER BY id"
+        ):
+            yield _py_id(jobid), userid, bool(inactive)
+
+    # -- eventlogs -----------------------------------------------------------------
+
+    def append(self, jobid: int, path: str, entry: str) -> None:
+        """Append one RFC 18 entry (a line ending in newline) to an eventlog."""
+        key = (jobid, path)
+        seq = self._seq.get(key)
+        if seq is None:
+            seq = self._last_seq(jobid, path)
+        seq += 1
+        self._seq[key] = seq
+        self._begin()
+        self._db.execute(
+            "INSERT INTO eventlogs (jobid, path, seq, entry) VALUES (?, ?, ?, ?)",
+            (_sql_id(jobid), path, seq, entry),
+        )
+        self._unpublished.append((jobid, path, entry))
+
+    def _last_seq(self, jobid: int, path: str) -> int:
+        row = self._db.execute(
+            "SELECT MAX(seq) FROM eventlogs WHERE jobid = ? AND path = ?", (_sql_id(jobid), path)
+        ).fetchone()
+        return int(row[0] or 0)
+
+    def eventlog(self, jobid: int, path: str) -> list[str]:
+        """Every committed or pending entry of an eventlog, in order."""
+        return [
+            row[0]
+            for row in self._db.execute(
+                "SELECT entry FROM eventlogs WHERE jobid = ? AND path = ? ORDER BY seq",
+                (_sql_id(jobid), path),
+            )
+        ]
+
+    def eventlog_exists(self, jobid: int, path: str) -> bool:
+        key = (jobid, path)
+        return key in self._seq or self._last_seq(jobid, path) > 0
+
+    def forget(self, jobid: int) -> None:
+        """Drop the in-memory sequence cache of a finished job (the rows stay)."""
+        for path in ("eventlog", "guest.output"):
+            self._seq.pop((jobid, path), None)
+
+    # -- watchers ------------------------------------------------------------------
+
+    def watch(self, jobid: int, path: str, watcher: Watcher) -> list[str]:
+        """Return the entries so far and call ``watcher`` with each later one.
+
+        The snapshot and the subscription are taken together, so no entry is
+        missed or seen twice. Entries not yet committed are left out of the
+        snapshot: the watcher hears of them after the commit, like everyone.
+        """
+        committed = self.eventlog(jobid, path)
+        pending = sum(1 for j, p, _ in self._unpublished if j == jobid and p == path)
+        if pending:
+            committed = committed[:-pending]
+        self._watchers[(jobid, path)].append(watcher)
+        return committed
+
+    def unwatch(self, jobid: int, path: str, watcher: Watcher) -> None:
+        watchers = self._watchers.get((jobid, path))
+        if watchers and watcher in watchers:
+            watchers.remove(watcher)
+            if not watchers:
+                del self._watchers[(jobid, path)]

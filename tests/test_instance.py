@@ -1,0 +1,445 @@
+"""The embedded instance at the RPC level: flux-core's topics, payloads and RFC 21 events."""
+
+from __future__ import annotations
+
+import base64
+import errno
+import json
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fluxsdk._sign import sign_none
+from fluxsdk.core import FLUX_RPC_STREAMING, Flux
+from fluxsdk.eventlog import EventLogEvent
+from fluxsdk.job import JobspecV1
+from fluxsdk.testing import instance_running
+
+
+def submit(h: Flux, jobspec: JobspecV1 | str, urgency: int = 16, flags: int = 0) -> int:
+    text = jobspec if isinstance(jobspec, str) else jobspec.dumps()
+    payload = {"J": sign_none(text.encode(), os.getuid()), "urgency": urgency, "flags": flags}
+    jobid: int = h.rpc("job-ingest.submit", payload).get()["id"]
+    return jobid
+
+
+def watch(h: Flux, jobid: int, path: str = "eventlog", flags: int = 0) -> Iterator[EventLogEvent]:
+    future = h.rpc(
+        "job-info.eventlog-watch",
+        {"id": jobid, "path": path, "flags": flags},
+        flags=FLUX_RPC_STREAMING,
+    )
+    while True:
+        try:
+            event = future.get()["event"]
+        except OSError as exc:
+            if exc.errno == errno.ENODATA:
+                return
+            raise
+        yield EventLogEvent(event)
+        future.reset()
+
+
+def events(h: Flux, jobid: int) -> list[EventLogEvent]:
+    return list(watch(h, jobid))
+
+
+def names(h: Flux, jobid: int) -> list[str]:
+    return [e.name for e in events(h, jobid)]
+
+
+def wait_for_event(h: Flux, jobid: int, name: str) -> EventLogEvent:
+    for event in watch(h, jobid):
+        if event.name == name:
+            return event
+    raise AssertionError(f"no {name} event")
+
+
+def output(h: Flux, jobid: int) -> list[EventLogEvent]:
+    return list(watch(h, jobid, "guest.output", flags=1))
+
+
+def cmd(*argv: str, **kwargs: Any) -> JobspecV1:
+    kwargs.setdefault("environment", dict(os.environ))
+    return JobspecV1.from_command(list(argv), **kwargs)
+
+
+NORMAL = [
+    "submit",
+    "validate",
+    "depend",
+    "priority",
+    "alloc",
+    "start",
+    "finish",
+    "release",
+    "free",
+    "clean",
+]
+
+
+def test_successful_job_event_sequence(flux_handle: Flux) -> None:
+    jobid = submit(flux_handle, cmd("true"))
+    evs = events(flux_handle, jobid)
+    assert [e.name for e in evs] == NORMAL
+    submit_ctx = evs[0].context
+    assert submit_ctx == {"userid": os.getuid(), "urgency": 16, "flags": 0, "version": 1}
+    assert evs[3].context == {"priority": 16}
+    assert evs[6].context == {"status": 0}
+    assert evs[7].context == {"ranks": "all", "final": True}
+    timestamps = [e.timestamp for e in evs]
+    assert timestamps == sorted(timestamps)
+
+
+def test_exit_status_is_wait_status(flux_handle: Flux) -> None:
+    jobid = submit(flux_handle, cmd("sh", "-c", "exit 3"))
+    finish = wait_for_event(flux_handle, jobid, "finish")
+    assert finish.context["status"] == 3 << 8
+
+
+def test_output_eventlog_multi_task(flux_handle: Flux) -> None:
+    jobid = submit(
+        flux_handle, cmd("sh", "-c", "echo out $FLUX_TASK_RANK; echo err >&2", num_tasks=2)
+    )
+    evs = output(flux_handle, jobid)
+    assert evs[0].name == "header"
+    assert evs[0].context == {
+        "version": 1,
+        "encoding": {"stdout": "UTF-8", "stderr": "UTF-8"},
+        "count": {"stdout": 2, "stderr": 2},
+        "options": {},
+    }
+    data = [e.context for e in evs if e.name == "data" and "data" in e.context]
+    assert {(d["rank"], d["stream"], d["data"]) for d in data} == {
+        ("0", "stdout", "out 0\n"),
+        ("1", "stdout", "out 1\n"),
+        ("0", "stderr", "err\n"),
+        ("1", "stderr", "err\n"),
+    }
+    eofs = {(e.context["rank"], e.context["stream"]) for e in evs if e.context.get("eof")}
+    assert eofs == {("0", "stdout"), ("1", "stdout"), ("0", "stderr"), ("1", "stderr")}
+
+
+def test_non_utf8_output_is_base64(flux_handle: Flux) -> None:
+    jobid = submit(flux_handle, cmd("printf", "\\377\\376\\n"))
+    data = [e.context for e in output(flux_handle, jobid) if "data" in e.context]
+    assert data[0]["encoding"] == "base64"
+    assert base64.b64decode(data[0]["data"]) == b"\xff\xfe\n"
+
+
+def test_task_environment_and_affinity(flux_handle: Flux, tmp_path: Path) -> None:
+    script = (
+        'echo "$FLUX_JOB_ID $FLUX_TASK_RANK $FLUX_TASK_LOCAL_ID $FLUX_JOB_SIZE '
+        '$FLUX_JOB_NNODES $FLUX_URI $GREETING $(pwd)"; '
+        "grep Cpus_allowed_list /proc/self/status"
+    )
+    env = dict(os.environ, GREETING="hi")
+    jobid = submit(
+        flux_handle, cmd("sh", "-c", script, cores_per_task=1, environment=env, cwd=str(tmp_path))
+    )
+    text = "".join(e.context.get("data", "") for e in output(flux_handle, jobid))
+    from fluxsdk.job import JobID
+
+    first, affinity = text.splitlines()
+    f58, rank, local, size, nnodes, uri, greeting, cwd = first.split()
+    assert JobID(f58) == jobid
+    assert (rank, local, size, nnodes, greeting) == ("0", "0", "1", "1", "hi")
+    assert uri == flux_handle.rpc("broker.getattr", {"name": "local-uri"}).get()["value"]
+    assert cwd == str(tmp_path)
+    allowed = affinity.split(":")[1].strip()
+    assert allowed.isdigit(), f"one core expected, got {allowed!r}"
+
+
+def test_cancel_pending_job(flux_handle: Flux) -> None:
+    jobid = submit(flux_handle, cmd("true"), urgency=0)  # held
+    flux_handle.rpc(
+        "job-manager.raise",
+        {"id": jobid, "type": "cancel", "severity": 0, "note": "no longer needed"},
+    ).get()
+    evs = events(flux_handle, jobid)
+    assert [e.name for e in evs] == [
+        "submit",
+        "validate",
+        "depend",
+        "priority",
+        "exception",
+        "clean",
+    ]
+    assert evs[3].context == {"priority": 0}
+    assert evs[4].context == {
+        "type": "cancel",
+        "severity": 0,
+        "note": "no longer needed",
+        "userid": os.getuid(),
+    }
+    assert not any(e.name == "data" for e in evs)
+
+
+def test_cancel_running_job(flux_handle: Flux) -> None:
+    jobid = submit(flux_handle, cmd("sleep", "30"))
+    wait_for_event(flux_handle, jobid, "start")
+    flux_handle.rpc("job-manager.raise", {"id": jobid, "type": "cancel", "severity": 0}).get()
+    evs = events(flux_handle, jobid)
+    assert [e.name for e in evs][-5:] == ["exception", "finish", "release", "free", "clean"]
+    finish = next(e for e in evs if e.name == "finish")
+    # Like flux's job shell: a task killed by SIGTERM is reported as exit code 128+15.
+    assert finish.context["status"] == (128 + signal.SIGTERM) << 8
+
+
+def test_kill_running_job(flux_handle: Flux) -> None:
+    jobid = submit(flux_handle, cmd("sleep", "30"))
+    wait_for_event(flux_handle, jobid, "start")
+    flux_handle.rpc("job-manager.kill", {"id": jobid, "signum": signal.SIGKILL}).get()
+    finish = wait_for_event(flux_handle, jobid, "finish")
+    assert finish.context["status"] == (128 + signal.SIGKILL) << 8
+    wait_for_event(flux_handle, jobid, "clean")
+    with pytest.raises(OSError, match="job is inactive") as info:
+        flux_handle.rpc("job-manager.kill", {"id": jobid, "signum": 15}).get()
+    assert info.value.errno == errno.EINVAL
+
+
+def test_kill_reaches_the_whole_process_tree(flux_handle: Flux, tmp_path: Path) -> None:
+    pidfile = tmp_path / "child.pid"
+    jobid = submit(flux_handle, cmd("sh", "-c", f"sleep 60 & echo $! > {pidfile}; wait"))
+    wait_for_event(flux_handle, jobid, "start")
+    deadline = time.monotonic() + 10
+    while not pidfile.exists() or not pidfile.read_text().strip():
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    child = int(pidfile.read_text())
+    flux_handle.rpc("job-manager.raise", {"id": jobid, "type": "cancel", "severity": 0}).get()
+    wait_for_event(flux_handle, jobid, "clean")
+    assert not _alive(child)
+
+
+def _alive(pid: int) -> bool:
+    """True if ``pid`` runs (a zombie, dead but not yet reaped by its new parent, does not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_duration_limit(flux_handle: Flux) -> None:
+    jobid = submit(flux_handle, cmd("sleep", "30", duration=0.3))
+    evs = events(flux_handle, jobid)
+    exc = next(e for e in evs if e.name == "exception")
+    assert exc.context == {
+        "type": "timeout",
+        "severity": 0,
+        "userid": os.getuid(),
+        "note": "resource allocation expired",
+    }
+    finish = next(e for e in evs if e.name == "finish")
+    assert finish.context["status"] == (128 + signal.SIGALRM) << 8
+    info = flux_handle.rpc("job-list.list-id", {"id": jobid, "attrs": ["all"]}).get()["job"]
+    assert info["result"] == 8  # TIMEOUT
+
+
+def test_hold_and_release_with_urgency(flux_handle: Flux) -> None:
+    jobid = submit(flux_handle, cmd("true"), urgency=0)
+    wait_for_event(flux_handle, jobid, "priority")
+    old = flux_handle.rpc("job-manager.urgency", {"id": jobid, "urgency": 31}).get()
+    assert old == {"old_urgency": 0}
+    evs = events(flux_handle, jobid)
+    assert [e.name for e in evs][:7] == [
+        "submit",
+        "validate",
+        "depend",
+        "priority",
+        "urgency",
+        "priority",
+        "alloc",
+    ]
+    assert evs[4].context == {"urgency": 31, "userid": os.getuid()}
+    assert evs[5].context == {"priority": 4294967295}
+
+
+def test_dependencies(flux_handle: Flux) -> None:
+    parent = submit(flux_handle, cmd("true"), urgency=0)
+    child_ok = cmd("true")
+    child_ok.setattr("system.dependencies", [{"scheme": "afterok", "value": str(parent)}])
+    child = submit(flux_handle, child_ok)
+    flux_handle.rpc("job-manager.urgency", {"id": parent, "urgency": 16}).get()
+    evs = events(flux_handle, child)
+    # As in flux, dependency-add comes before validate.
+    assert [e.name for e in evs] == [
+        "submit",
+        "dependency-add",
+        "validate",
+        "dependency-remove",
+        "depend",
+        *NORMAL[3:],
+    ]
+    assert evs[1].context == {"description": f"after-success={parent}"}
+    assert evs[3].context == evs[1].context
+
+    failing = submit(flux_handle, cmd("false"), urgency=0)
+    dependent = cmd("true")
+    dependent.setattr("system.dependencies", [{"scheme": "afterok", "value": str(failing)}])
+    child = submit(flux_handle, dependent)
+    flux_handle.rpc("job-manager.urgency", {"id": failing, "urgency": 16}).get()
+    evs = events(flux_handle, child)
+    exc = next(e for e in evs if e.name == "exception")
+    assert exc.context == {
+        "type": "dependency",
+        "severity": 0,
+        "userid": os.getuid(),
+        "note": f"dependency after-success={failing} can never be satisfied",
+    }
+    assert evs[-1].name == "clean" and "start" not in [e.name for e in evs]
+
+    # A dependency on a job that already failed is refused at submission, as in flux.
+    with pytest.raises(OSError, match=r"afterok: job .* failed or was canceled") as info:
+        submit(flux_handle, dependent)
+    assert info.value.errno == errno.EINVAL
+
+
+def test_wait_for_waitable_job(flux_handle: Flux) -> None:
+    jobid = submit(flux_handle, cmd("sh", "-c", "exit 2"), flags=4)
+    result = flux_handle.rpc("job-manager.wait", {"id": jobid}).get()
+    assert result["id"] == jobid and result["success"] is False
+    assert "exit code 2" in result["errstr"]
+
+
+def test_lookup_and_list(flux_handle: Flux) -> None:
+    js = cmd("true", name="listed")
+    jobid = submit(flux_handle, js)
+    wait_for_event(flux_handle, jobid, "clean")
+    found = flux_handle.rpc(
+        "job-info.lookup", {"id": jobid, "keys": ["jobspec", "R"], "flags": 1}
+    ).get()
+    # As flux's KVS copy, the stored jobspec leaves the environment out.
+    expected = json.loads(js.dumps())
+    del expected["attributes"]["system"]["environment"]
+    assert found["jobspec"] == expected
+    assert found["R"]["execution"]["R_lite"][0]["rank"] == "0"
+    jobs = flux_handle.rpc(
+        "job-list.list", {"max_entries": 1000, "attrs": ["all"], "constraint": {"name": ["listed"]}}
+    ).get()["jobs"]
+    assert [j["id"] for j in jobs] == [jobid]
+    assert jobs[0]["result"] == 1 and jobs[0]["success"] is True
+
+
+# Errnos and messages as real flux-core 0.88 answers them (recorded side by side).
+@pytest.mark.parametrize(
+    ("topic", "payload", "errnum", "message"),
+    [
+        (
+            "job-manager.raise",
+            {"id": 123, "type": "cancel", "severity": 0},
+            errno.ENOENT,
+            "unknown job id",
+        ),
+        ("job-manager.kill", {"id": 123, "signum": 15}, errno.EINVAL, "unknown job id"),
+        ("job-manager.urgency", {"id": 123, "urgency": 1}, errno.EINVAL, "unknown job"),
+        (
+            "job-manager.wait",
+            {"id": 123},
+            errno.ECHILD,
+            "invalid job id, or job may be inactive and not waitable",
+        ),
+        (
+            "job-info.lookup",
+            {"id": 123, "keys": ["jobspec"], "flags": 0},
+            errno.ENOENT,
+            "invalid job id",
+        ),
+        ("job-list.list-id", {"id": 123, "attrs": ["all"]}, errno.ENOENT, None),
+        (
+            "job-info.eventlog-watch",
+            {"id": 123, "path": "eventlog", "flags": 0},
+            errno.EPROTO,
+            "eventlog-watch request rejected without streaming RPC flag",
+        ),
+        ("job-manager.raise", {"id": "x"}, errno.EPROTO, None),
+        ("job-manager.urgency", {"urgency": 1}, errno.EPROTO, None),
+        (
+            "job-ingest.submit",
+            {"J": "garbage", "urgency": 16, "flags": 0},
+            errno.EINVAL,
+            "could not unwrap jobspec",
+        ),
+        (
+            "job-ingest.submit",
+            {"J": "x", "urgency": 32, "flags": 0},
+            errno.EINVAL,
+            "urgency range is [0:31]",
+        ),
+        ("job-ingest.submit", {"urgency": 16}, errno.EPROTO, None),
+        ("no-such.service", {}, errno.ENOSYS, None),
+    ],
+)
+def test_bad_requests_get_flux_errors(
+    flux_handle: Flux, topic: str, payload: dict[str, Any], errnum: int, message: str | None
+) -> None:
+    with pytest.raises(OSError) as info:
+        flux_handle.rpc(topic, payload).get()
+    assert info.value.errno == errnum
+    assert info.value.strerror
+    if message is not None:
+        assert message in info.value.strerror
+    # The instance is unharmed.
+    assert names(flux_handle, submit(flux_handle, cmd("true")))[-1] == "clean"
+
+
+@pytest.mark.parametrize(
+    ("jobspec", "errnum", "message"),
+    [
+        # flux: EINVAL for text that is no JSON, EPERM for a jobspec its validator rejects.
+        ("not json", errno.EINVAL, "jobspec: invalid JSON"),
+        ("{}", errno.EPERM, "missing required key"),
+        (
+            json.dumps({"version": 1, "resources": [], "tasks": [], "attributes": {}}),
+            errno.EPERM,
+            "resources",
+        ),
+    ],
+)
+def test_invalid_jobspec_rejected(
+    flux_handle: Flux, jobspec: str, errnum: int, message: str
+) -> None:
+    with pytest.raises(OSError, match=message) as info:
+        submit(flux_handle, jobspec)
+    assert info.value.errno == errnum
+
+
+def test_unsatisfiable_request_rejected(flux_handle: Flux) -> None:
+    with pytest.raises(OSError, match="unsatisfiable") as info:
+        submit(flux_handle, cmd("true", num_tasks=1000))
+    assert info.value.errno == errno.EINVAL
+
+
+def test_simulated_nodes(tmp_path: Path) -> None:
+    with instance_running(tmp_path / "inst", size=3, cores=2) as uri, Flux(uri) as h:
+        jobid = submit(
+            h, cmd("sh", "-c", "echo $FLUX_TASK_RANK $FLUX_JOB_NNODES", num_tasks=3, num_nodes=3)
+        )
+        lines = "".join(e.context.get("data", "") for e in output(h, jobid)).split("\n")
+        assert sorted(filter(None, lines)) == ["0 3", "1 3", "2 3"]
+        info = h.rpc("job-list.list-id", {"id": jobid, "attrs": ["all"]}).get()["job"]
+        assert info["ranks"] == "0-2"
+
+
+def test_restart_keeps_jobs(tmp_path: Path) -> None:
+    statedir = tmp_path / "inst"
+    with instance_running(statedir, cores=1) as uri, Flux(uri) as h:
+        done = submit(h, cmd("echo", "kept"))
+        wait_for_event(h, done, "clean")
+        held = submit(h, cmd("true"), urgency=0)
+        wait_for_event(h, held, "priority")
+    with instance_running(statedir, cores=1) as uri, Flux(uri) as h:
+        assert names(h, done) == NORMAL
+        assert "kept\n" in [e.context.get("data") for e in output(h, done)]
+        h.rpc("job-manager.urgency", {"id": held, "urgency": 16}).get()
+        evs = names(h, held)
+        assert evs[:5] == ["submit", "validate", "depend", "priority", "flux-restart"]
+        assert evs[-1] == "clean" and "start" in evs
+        # IDs are never reused after a restart.
+        assert submit(h, cmd("true")) > held
