@@ -593,10 +593,20 @@ class JobspecV1(Jobspec):
         tasks = [{"command": list(command), "slot": "task", "count": task_count}]
         jobspec = cls([top], tasks, attributes={"system": {"duration": 0}})
         return jobspec._set_extra_options(
-            duration=duration, environment=environment, env_expand=env_expand, cwd=cwd,
-            rlimits=rlimits, name=name, input=input, output=output, error=error,
-            label_io=label_io, unbuffered=unbuffered, queue=queue, bank=bank,
-        )  # fmt: skip
+            duration=duration,
+            environment=environment,
+            env_expand=env_expand,
+            cwd=cwd,
+            rlimits=rlimits,
+            name=name,
+            input=input,
+            output=output,
+            error=error,
+            label_io=label_io,
+            unbuffered=unbuffered,
+            queue=queue,
+            bank=bank,
+        )
 
     @classmethod
     def per_resource(
@@ -695,10 +705,16 @@ class JobspecV1(Jobspec):
             raise JobspecError(f"the script for {jobname!r} must start with '#!' (a shebang line)")
         jobspec = cls.from_nest_command(
             ["{{tmpdir}}/script", *(args or ())],
-            num_slots=num_slots, cores_per_slot=cores_per_slot, gpus_per_slot=gpus_per_slot,
-            num_nodes=num_nodes, broker_opts=broker_opts, exclusive=exclusive, conf=conf,
-            name=jobname, **kwargs,
-        )  # fmt: skip
+            num_slots=num_slots,
+            cores_per_slot=cores_per_slot,
+            gpus_per_slot=gpus_per_slot,
+            num_nodes=num_nodes,
+            broker_opts=broker_opts,
+            exclusive=exclusive,
+            conf=conf,
+            name=jobname,
+            **kwargs,
+        )
         jobspec.add_file("script", script, perms=0o700, encoding="utf-8")
         return jobspec
 
@@ -734,9 +750,13 @@ class JobspecV1(Jobspec):
             opts.append("-c{{tmpdir}}/conf.json")
         jobspec = cls.from_command(
             ["flux", "broker", *opts, *command],
-            num_tasks=num_slots, cores_per_task=cores_per_slot, gpus_per_task=gpus_per_slot,
-            num_nodes=num_nodes, exclusive=exclusive, **kwargs,
-        )  # fmt: skip
+            num_tasks=num_slots,
+            cores_per_task=cores_per_slot,
+            gpus_per_task=gpus_per_slot,
+            num_nodes=num_nodes,
+            exclusive=exclusive,
+            **kwargs,
+        )
         # One broker per node, whatever the slot count, as flux.job does.
         jobspec.setattr_shell_option("per-resource.type", "node")
         jobspec.setattr_shell_option("mpi", "none")

@@ -1,0 +1,449 @@
+"""Watching job eventlogs, as ``flux.job.event``.
+
+A job's main eventlog (RFC 21) records its life: ``submit``, ``alloc``,
+``start``, ``finish``, ``clean``, exceptions... :func:`event_watch_async`
+streams the entries of that log (or of another log of the job, such as
+``guest.output``) as :class:`~fluxsdk.eventlog.EventLogEvent` objects through
+the ``job-info.eventlog-watch`` RPC; :func:`event_watch` is its generator
+form and :func:`event_wait` waits for one named event. A fatal ``exception``
+event is raised as :class:`JobException`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+import time
+from collections.abc import Callable, Generator
+from typing import Any, Final, TypeVar
+
+from fluxsdk.core import FLUX_NODEID_ANY, FLUX_RPC_NORESPONSE, FLUX_RPC_STREAMING, RPC, Flux
+from fluxsdk.core import Future as _CoreFuture
+from fluxsdk.errors import FluxSDKError
+from fluxsdk.eventlog import EventLogEvent
+from fluxsdk.job._jobid import JobID
+
+__all__ = [
+    "FLUX_JOB_EVENT_WATCH_WAITCREATE",
+    "MAIN_EVENTS",
+    "EventLogEvent",
+    "JobEventWatchFuture",
+    "JobException",
+    "event_wait",
+    "event_watch",
+    "event_watch_async",
+]
+
+#: ``event_watch_async`` flag: wait for the eventlog to be created instead of
+#: failing with ENOENT (used for ``guest.output``, which appears at ``start``).
+FLUX_JOB_EVENT_WATCH_WAITCREATE: Final = 1
+_VALID_WATCH_FLAGS: Final = FLUX_JOB_EVENT_WATCH_WAITCREATE | 2  # 2: INITIAL_SENTINEL
+
+#: Names of the events that may appear in a job's main eventlog (RFC 21).
+MAIN_EVENTS: Final = frozenset(
+    {
+        "submit",
+        "depend",
+        "priority",
+        "flux-restart",
+        "urgency",
+        "alloc",
+        "free",
+        "start",
+        "release",
+        "finish",
+        "clean",
+        "debug",
+        "exception",
+    }
+)
+
+JobIDLike = JobID | int | str
+"""Anything that names a job: a :class:`JobID`, an int, or an RFC 19 string."""
+
+# While a chained future follows several streams at once, a blocking wait
+# looks at the others this often (see _ChainFuture.wait_for).
+_POLL_INTERVAL: Final = 0.05
+
+_CF = TypeVar("_CF", bound="_ChainFuture")
+
+
+def _check_handle(flux_handle: object) -> None:
+    """Raise OSError(EINVAL) for a missing handle, as libflux does for NULL."""
+    if flux_handle is None:
+        raise OSError(errno.EINVAL, "flux_handle must be a Flux handle, not None")
+
+
+class JobException(FluxSDKError):
+    """An ``exception`` event of a job, raised as a Python exception.
+
+    Attributes:
+        timestamp: when the exception event was posted.
+        type: the exception type, e.g. ``"cancel"``, ``"timeout"``, ``"exec"``.
+        note: a short human-readable explanation (may be empty).
+        severity: 0 for a fatal exception (the job is aborted); 1-7 are
+            informational.
+    """
+
+    def __init__(self, event: EventLogEvent) -> None:
+        self.timestamp: float = event.timestamp
+        self.type: str = event.context["type"]
+        self.note: str = event.context.get("note", "")
+        self.severity: int = event.context["severity"]
+        super().__init__()
+
+    def __str__(self) -> str:
+        return f"job.exception: type={self.type}: {self.note}"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Rebuild from an equivalent event so the exception survives pickling.
+        context = {"type": self.type, "severity": self.severity, "note": self.note}
+        event = {"timestamp": self.timestamp, "name": "exception", "context": context}
+        return (type(self), (EventLogEvent(event),))
+
+
+class JobEventWatchFuture(RPC):
+    """The future of :func:`event_watch_async`: a stream of eventlog entries.
+
+    Call :meth:`get_event` (from a :meth:`then` callback, or blocking) for
+    each entry; it returns ``None`` once the eventlog is complete. Stop
+    watching early with :meth:`cancel`.
+    """
+
+    def __init__(
+        self,
+        flux_handle: Flux,
+        topic: str | bytes,
+        payload: Any = None,
+        nodeid: int = FLUX_NODEID_ANY,
+        flags: int = 0,
+    ) -> None:
+        super().__init__(flux_handle, topic, payload, nodeid, flags | FLUX_RPC_STREAMING)
+        self.needs_cancel = True
+        """False once the stream ended or :meth:`cancel` was called."""
+
+    def watch_get(self, future: JobEventWatchFuture | None = None) -> EventLogEvent:
+        """Decode the current response into an :class:`EventLogEvent` (blocking).
+
+        Raises ``OSError`` if the response is an error (ENODATA at the end).
+        """
+        response = RPC.get(future or self)
+        try:
+            return EventLogEvent(response["event"])
+        except (KeyError, TypeError) as exc:
+            raise OSError(errno.EPROTO, f"malformed eventlog-watch response: {exc}") from None
+
+    def watch_cancel(self, future: JobEventWatchFuture | None = None) -> None:
+        """Ask job-info to stop this watch; the stream then ends with ENODATA."""
+        rpc = future or self
+        if _stream_open(rpc):
+            rpc.get_flux().rpc(
+                "job-info.eventlog-watch-cancel",
+                {"matchtag": rpc.matchtag},
+                FLUX_NODEID_ANY,
+                FLUX_RPC_NORESPONSE,
+            )
+
+    def get(self, autoreset: bool = True) -> EventLogEvent | None:
+        """Same as :meth:`get_event` (as in flux, where watch futures' ``get`` decodes)."""
+        return self.get_event(autoreset)
+
+    def get_str(self) -> str | None:
+        """The current raw response as JSON text (not reset)."""
+        value = RPC.get(self)
+        return None if value is None else json.dumps(value)
+
+    def get_event(self, autoreset: bool = True) -> EventLogEvent | None:
+        """Return the next eventlog entry, or ``None`` once the stream has ended.
+
+        Blocks until an entry is available. Unless ``autoreset`` is False
+        the future is then reset, so the next call returns the following
+        entry; with ``autoreset=False`` the same entry is returned again
+        until :meth:`reset` is called.
+
+        Raises:
+            OSError: the watch failed, e.g. ``FileNotFoundError`` (ENOENT)
+                for an unknown job or a missing eventlog.
+        """
+        try:
+            event = self.watch_get()
+        except OSError as exc:
+            # Any error response ends the stream; ENODATA is its normal end.
+            self.needs_cancel = False
+            if exc.errno == errno.ENODATA:
+                return None
+            raise
+        if autoreset:
+            self.reset()
+        return event
+
+    def cancel(self, stop: bool = False) -> None:
+        """Stop watching: later :meth:`get_event` calls return ``None``.
+
+        Entries already received are still returned first. With ``stop``,
+        the :meth:`then` callback is not called again either.
+        """
+        if self.needs_cancel:
+            self.watch_cancel()
+        self.needs_cancel = False
+        if stop:
+            self.stop()
+
+
+def _stream_open(rpc: RPC) -> bool:
+    """True while a streaming RPC still awaits responses.
+
+    A retired RPC's matchtag may be reused by a newer request, so a cancel
+    must never be sent for it. fluxsdk.core has no public query for this yet.
+    """
+    is_pending: Callable[[RPC], bool] | None = getattr(rpc.get_flux(), "_is_pending", None)
+    return True if is_pending is None else is_pending(rpc)
+
+
+def event_watch_async(
+    flux_handle: Flux, jobid: JobIDLike, eventlog: str = "eventlog", flags: int = 0
+) -> JobEventWatchFuture:
+    """Start watching the entries of a job eventlog, without blocking.
+
+    Returns a :class:`JobEventWatchFuture`; call its
+    :meth:`~JobEventWatchFuture.get_event` (typically from a ``then()``
+    callback) for each entry in turn.
+
+    Args:
+        flux_handle: a :class:`~fluxsdk.core.Flux` handle.
+        jobid: the job (JobID, int or RFC 19 string).
+        eventlog: which eventlog of the job: ``"eventlog"`` (the main one,
+            see RFC 21) or ``"guest.output"`` (RFC 24 output).
+        flags: ``FLUX_JOB_EVENT_WATCH_WAITCREATE`` to wait for the eventlog
+            to be created rather than fail with ENOENT.
+
+    Raises:
+        OSError: EINVAL for a missing handle or invalid flags.
+        InvalidJobIDError: ``jobid`` is not a job ID.
+    """
+    _check_handle(flux_handle)
+    if not isinstance(eventlog, str) or not eventlog:
+        raise OSError(errno.EINVAL, "eventlog must be a non-empty path such as 'eventlog'")
+    if flags & ~_VALID_WATCH_FLAGS:
+        raise OSError(errno.EINVAL, f"invalid event watch flags {flags:#x}")
+    payload = {"id": int(JobID(jobid)), "path": eventlog, "flags": flags}
+    return JobEventWatchFuture(flux_handle, "job-info.eventlog-watch", payload)
+
+
+def event_watch(
+    flux_handle: Flux, jobid: JobIDLike, eventlog: str = "eventlog"
+) -> Generator[EventLogEvent, None, None]:
+    """Yield each entry of a job eventlog, blocking until the log is complete.
+
+    >>> for event in event_watch(flux_handle, jobid):  # doctest: +SKIP
+    ...     print(event.name)
+
+    The main eventlog is complete after ``clean``. Leaving the loop early
+    cancels the watch.
+
+    Args:
+        flux_handle: a :class:`~fluxsdk.core.Flux` handle.
+        jobid: the job (JobID, int or RFC 19 string).
+        eventlog: which eventlog of the job (default: the main ``"eventlog"``).
+
+    Raises:
+        FileNotFoundError: the job (or that eventlog) does not exist.
+    """
+    watcher = event_watch_async(flux_handle, jobid, eventlog)
+    try:
+        event = watcher.get_event()
+        while event is not None:
+            yield event
+            event = watcher.get_event()
+    finally:
+        # Best effort: the handle may be closed or in another thread when a
+        # half-consumed generator is garbage collected.
+        with contextlib.suppress(OSError, RuntimeError):
+            watcher.cancel()
+
+
+def event_wait(
+    flux_handle: Flux,
+    jobid: JobIDLike,
+    name: str,
+    eventlog: str = "eventlog",
+    raiseJobException: bool = True,  # flux's keyword name
+) -> EventLogEvent:
+    """Block until the job eventlog has an entry named ``name`` and return it.
+
+    Args:
+        flux_handle: a :class:`~fluxsdk.core.Flux` handle.
+        jobid: the job (JobID, int or RFC 19 string).
+        name: the event to wait for, e.g. ``"start"`` (see RFC 21).
+        eventlog: which eventlog of the job (default: the main ``"eventlog"``).
+        raiseJobException: if True (the default), a fatal (severity 0)
+            ``exception`` event seen before ``name`` is raised as
+            :class:`JobException`; non-fatal exceptions never are.
+
+    Returns:
+        The matching :class:`EventLogEvent`.
+
+    Raises:
+        JobException: a fatal exception came first (``raiseJobException``).
+        OSError: ENODATA if the eventlog ended without ``name``; ENOENT
+            (``FileNotFoundError``) for an unknown job.
+    """
+    for event in event_watch(flux_handle, jobid, eventlog):
+        if event.name == name:
+            return event
+        if raiseJobException and event.name == "exception" and event.context["severity"] == 0:
+            raise JobException(event)
+    raise OSError(errno.ENODATA, f"eventlog ended before event='{name}'")
+
+
+# -- chained futures -----------------------------------------------------------------
+
+
+class _Link:
+    """One child future a _ChainFuture follows, and what to do with its results."""
+
+    __slots__ = ("child", "handler", "then_set")
+
+    def __init__(self, child: _CoreFuture, handler: Callable[[Any], None]) -> None:
+        self.child = child
+        self.handler = handler
+        self.then_set = False
+
+
+class _ChainFuture(_CoreFuture):
+    """A future fulfilled by Python code reacting to the results of child futures.
+
+    This plays the part of flux's ``FutureExt``: a subclass implements
+    :meth:`_start`, which opens the first child futures with :meth:`_follow`,
+    and handlers that read a child's current result, call :meth:`fulfill` /
+    :meth:`fulfill_error` on this future, and then either reset the child or
+    :meth:`_unfollow` it. Children may themselves be chained futures.
+
+    Both ways of consuming a future work. With :meth:`then`, the children
+    get continuations and everything runs from the reactor. A blocking
+    :meth:`get` / :meth:`wait_for` drives the children directly, because
+    fluxsdk.core's blocking waits do not run continuations.
+    """
+
+    # Whether a blocking wait must notice any child's result promptly (so it
+    # polls the others while waiting on one); not needed when all are awaited.
+    _poll_others: bool = True
+
+    def __init__(self, flux_handle: Flux) -> None:
+        super().__init__(flux_handle)
+        self._links: list[_Link] = []
+        self._started = False
+        self._async = False
+
+    # -- for subclasses --------------------------------------------------------------
+
+    def _start(self) -> None:
+        """Open the first child futures (called once, on first use)."""
+
+    def _follow(self, child: _CoreFuture, handler: Callable[[Any], None]) -> None:
+        """Call ``handler(child)`` for each result of ``child``."""
+        link = _Link(child, handler)
+        self._links.append(link)
+        if self._async:
+            self._set_then(link)
+
+    def _unfollow(self, child: _CoreFuture) -> None:
+        """Stop reacting to ``child``, and stop any watch it still runs."""
+        for link in self._links:
+            if link.child is child:
+                self._links.remove(link)
+                if link.then_set:
+                    child.stop()
+                break
+        if isinstance(child, JobEventWatchFuture):
+            child.cancel()
+        elif isinstance(child, _ChainFuture):
+            child._abandon()
+
+    def _abandon(self) -> None:
+        """Drop every child (this future's result is no longer wanted)."""
+        for link in list(self._links):
+            self._unfollow(link.child)
+
+    def _finish_error(self, exc: OSError) -> None:
+        """Fail this future with ``exc``'s errno and message, and drop every child."""
+        self._abandon()
+        self.fulfill_error(exc.errno or errno.EIO, exc.strerror or str(exc))
+
+    # -- driving ---------------------------------------------------------------------
+
+    def _ensure_started(self) -> None:
+        if not self._started:
+            self._started = True
+            self._start()
+
+    def _set_then(self, link: _Link) -> None:
+        if not link.then_set:
+            link.then_set = True
+            link.child.then(self._child_ready, link)
+
+    def _child_ready(self, child: _CoreFuture, link: _Link) -> None:
+        if link in self._links and child.is_ready():
+            self._dispatch(link)
+
+    def _dispatch(self, link: _Link) -> None:
+        try:
+            link.handler(link.child)
+        except (ValueError, KeyError, TypeError) as exc:
+            # A malformed entry from the service: fail this future, not the reactor.
+            self._finish_error(OSError(errno.EPROTO, f"malformed response: {exc}"))
+
+    def then(
+        self: _CF,
+        callback: Callable[..., object],
+        *args: Any,
+        timeout: float = -1.0,
+        **kwargs: Any,
+    ) -> _CF:
+        """Call ``callback(self, *args, **kwargs)`` from the reactor once fulfilled."""
+        super().then(callback, *args, timeout=timeout, **kwargs)
+        self._async = True
+        self._ensure_started()
+        for link in list(self._links):
+            self._set_then(link)
+        return self
+
+    def wait_for(self: _CF, timeout: float = -1.0) -> _CF:
+        """Block until fulfilled; ``timeout`` < 0 waits forever.
+
+        Raises ``OSError(ETIMEDOUT)`` if ``timeout`` seconds pass first, and
+        ``OSError(EDEADLOCK)`` if nothing is left that could fulfil it.
+        """
+        self._ensure_started()
+        deadline = None if timeout < 0 else time.monotonic() + timeout
+        while not self.is_ready():
+            ready = next((link for link in self._links if link.child.is_ready()), None)
+            if ready is not None:
+                self._dispatch(ready)
+                continue
+            if not self._links:
+                raise OSError(
+                    errno.EDEADLOCK,
+                    "the future cannot be fulfilled: nothing it waits for is pending",
+                )
+            wait = -1.0
+            if deadline is not None:
+                wait = deadline - time.monotonic()
+                if wait <= 0:
+                    raise OSError(errno.ETIMEDOUT, os.strerror(errno.ETIMEDOUT))
+            if self._poll_others and len(self._links) > 1:
+                # No "wait for any" in core: wait on the newest, check the rest often.
+                wait = _POLL_INTERVAL if wait < 0 else min(wait, _POLL_INTERVAL)
+            try:
+                self._links[-1].child.wait_for(wait)
+            except OSError as exc:
+                if exc.errno != errno.ETIMEDOUT:
+                    raise
+        return self
+
+    def get(self) -> Any:
+        """The current result, blocking until there is one (``OSError`` for an error)."""
+        self.wait_for()
+        return super().get()
