@@ -105,11 +105,12 @@ def test_round_trip_json_and_yaml(path: pathlib.Path) -> None:
 
 BASE: dict[str, Any] = {
     "version": 1,
-    "resources": [{"type": "slot", "count": 1, "label": "task",
-                   "with": [{"type": "core", "count": 1}]}],
+    "resources": [
+        {"type": "slot", "count": 1, "label": "task", "with": [{"type": "core", "count": 1}]}
+    ],
     "tasks": [{"command": ["true"], "slot": "task", "count": {"per_slot": 1}}],
     "attributes": {"system": {"duration": 0}},
-}  # fmt: skip
+}
 
 
 def _doc(**changes: Any) -> dict[str, Any]:
@@ -140,17 +141,26 @@ def _doc(**changes: Any) -> dict[str, Any]:
         ({"tasks__0__count": {"total": 0}}, JobspecError, "tasks[0].count.total"),
         ({"attributes__system__duration": -1}, JobspecError, "attributes.system.duration"),
         ({"attributes__system__duration": "1h"}, JobspecTypeError, "attributes.system.duration"),
-        ({"attributes__system__environment": {"A": 1}}, JobspecTypeError,
-         "attributes.system.environment.A"),
+        (
+            {"attributes__system__environment": {"A": 1}},
+            JobspecTypeError,
+            "attributes.system.environment.A",
+        ),
         ({"attributes__system__cwd": 5}, JobspecTypeError, "attributes.system.cwd"),
         ({"attributes__system__job": {"name": 5}}, JobspecTypeError, "attributes.system.job.name"),
-        ({"attributes__system__constraints": {"bogus": []}}, JobspecError,
-         "attributes.system.constraints"),
-        ({"attributes__system__dependencies": [{"scheme": "afterok"}]}, JobspecError,
-         "attributes.system.dependencies[0]"),
+        (
+            {"attributes__system__constraints": {"bogus": []}},
+            JobspecError,
+            "attributes.system.constraints",
+        ),
+        (
+            {"attributes__system__dependencies": [{"scheme": "afterok"}]},
+            JobspecError,
+            "attributes.system.dependencies[0]",
+        ),
         ({"version": True}, JobspecTypeError, "version"),
     ],
-)  # fmt: skip
+)
 def test_errors_name_the_path(changes: dict[str, Any], error: type[Exception], path: str) -> None:
     with pytest.raises(error) as info:
         Jobspec(**_doc(**changes))
@@ -217,12 +227,13 @@ def test_from_yaml_stream_accepts_file_objects() -> None:
 def test_from_command_minimal() -> None:
     js = JobspecV1.from_command(["hostname"], environment={})
     assert js.jobspec == {
-        "resources": [{"type": "slot", "count": 1, "label": "task",
-                       "with": [{"type": "core", "count": 1}]}],
+        "resources": [
+            {"type": "slot", "count": 1, "label": "task", "with": [{"type": "core", "count": 1}]}
+        ],
         "tasks": [{"command": ["hostname"], "slot": "task", "count": {"per_slot": 1}}],
         "attributes": {"system": {"duration": 0, "environment": {}}},
         "version": 1,
-    }  # fmt: skip
+    }
 
 
 def test_from_command_default_environment_is_callers() -> None:
@@ -231,13 +242,30 @@ def test_from_command_default_environment_is_callers() -> None:
 
 
 def test_from_command_nodes_and_gpus() -> None:
-    js = JobspecV1.from_command(["app"], num_tasks=4, cores_per_task=2, gpus_per_task=1,
-                                num_nodes=2, exclusive=True, environment={})  # fmt: skip
-    assert js.resources == [{
-        "type": "node", "count": 2, "exclusive": True,
-        "with": [{"type": "slot", "count": 2, "label": "task",
-                  "with": [{"type": "core", "count": 2}, {"type": "gpu", "count": 1}]}],
-    }]  # fmt: skip
+    js = JobspecV1.from_command(
+        ["app"],
+        num_tasks=4,
+        cores_per_task=2,
+        gpus_per_task=1,
+        num_nodes=2,
+        exclusive=True,
+        environment={},
+    )
+    assert js.resources == [
+        {
+            "type": "node",
+            "count": 2,
+            "exclusive": True,
+            "with": [
+                {
+                    "type": "slot",
+                    "count": 2,
+                    "label": "task",
+                    "with": [{"type": "core", "count": 2}, {"type": "gpu", "count": 1}],
+                }
+            ],
+        }
+    ]
     assert js.tasks[0]["count"] == {"per_slot": 1}
     assert js.resource_counts() == {"node": 2, "slot": 4, "core": 8, "gpu": 4}
 
@@ -255,11 +283,21 @@ def test_from_command_gpus_zero_adds_no_gpu() -> None:
 
 def test_from_command_keywords() -> None:
     js = JobspecV1.from_command(
-        ["app"], duration="1.5m", environment={"A": "1"}, cwd=pathlib.Path("/tmp"),
-        name="myjob", queue="batch", bank="physics", input="in.txt", output="out.{{id}}",
-        error="err.txt", label_io=True, unbuffered=True, rlimits={"nofile": 100},
+        ["app"],
+        duration="1.5m",
+        environment={"A": "1"},
+        cwd=pathlib.Path("/tmp"),
+        name="myjob",
+        queue="batch",
+        bank="physics",
+        input="in.txt",
+        output="out.{{id}}",
+        error="err.txt",
+        label_io=True,
+        unbuffered=True,
+        rlimits={"nofile": 100},
         env_expand={"X": "{{tmpdir}}"},
-    )  # fmt: skip
+    )
     assert js.duration == 90.0
     assert js.environment == {"A": "1"}
     assert js.cwd == "/tmp"
@@ -312,8 +350,9 @@ def test_from_command_rejects_bad_commands(command: Any) -> None:
 
 
 def test_per_resource() -> None:
-    js = JobspecV1.per_resource(["app"], ncores=4, nnodes=2, per_resource_type="core",
-                                per_resource_count=1, environment={})  # fmt: skip
+    js = JobspecV1.per_resource(
+        ["app"], ncores=4, nnodes=2, per_resource_type="core", per_resource_count=1, environment={}
+    )
     assert js.resources == [
         {
             "type": "node",
@@ -329,8 +368,7 @@ def test_per_resource() -> None:
         }
     ]
     assert js.getattr("shell.options.per-resource") == {"type": "core", "count": 1}
-    js = JobspecV1.per_resource(["app"], nnodes=3, exclusive=True, gpus_per_node=2,
-                                environment={})  # fmt: skip
+    js = JobspecV1.per_resource(["app"], nnodes=3, exclusive=True, gpus_per_node=2, environment={})
     assert js.resource_counts() == {"node": 3, "slot": 3, "core": 3, "gpu": 6}
     assert JobspecV1.per_resource(["app"], ncores=5, environment={}).resource_counts() == {
         "slot": 5,
@@ -357,8 +395,9 @@ def test_per_resource_rejects(kwargs: dict[str, Any], message: str) -> None:
 
 
 def test_from_nest_command() -> None:
-    js = JobspecV1.from_nest_command(["sleep", "1"], num_slots=2, cores_per_slot=2,
-                                     broker_opts=["-v"], environment={})  # fmt: skip
+    js = JobspecV1.from_nest_command(
+        ["sleep", "1"], num_slots=2, cores_per_slot=2, broker_opts=["-v"], environment={}
+    )
     assert js.tasks[0]["command"] == ["flux", "broker", "-v", "sleep", "1"]
     assert js.resource_counts() == {"slot": 2, "core": 4}
     assert js.getattr("shell.options") == {
@@ -370,8 +409,7 @@ def test_from_nest_command() -> None:
 
 def test_from_batch_command() -> None:
     script = "#!/bin/sh\necho hi\n"
-    js = JobspecV1.from_batch_command(script, "mybatch", args=["a"], conf={"x": 1},
-                                      environment={})  # fmt: skip
+    js = JobspecV1.from_batch_command(script, "mybatch", args=["a"], conf={"x": 1}, environment={})
     assert js.tasks[0]["command"] == [
         "flux",
         "broker",
@@ -396,8 +434,12 @@ def test_add_file_from_disk(tmp_path: pathlib.Path) -> None:
     js.add_file("b", str(binary))
     files = js.getattr("files")
     assert files["a"]["data"] == "hello" and files["a"]["encoding"] == "utf-8"
-    assert files["b"] == {"mode": os.stat(binary).st_mode, "size": 2, "data": "/wA=",
-                          "encoding": "base64"}  # fmt: skip
+    assert files["b"] == {
+        "mode": os.stat(binary).st_mode,
+        "size": 2,
+        "data": "/wA=",
+        "encoding": "base64",
+    }
 
 
 # --- properties and attribute access ---------------------------------------------
@@ -405,9 +447,15 @@ def test_add_file_from_disk(tmp_path: pathlib.Path) -> None:
 
 @pytest.mark.parametrize(
     ("value", "seconds"),
-    [(10, 10.0), (2.5, 2.5), ("1.5h", 5400.0), ("100ms", 0.1), (0, 0.0),
-     (datetime.timedelta(minutes=2), 120.0)],
-)  # fmt: skip
+    [
+        (10, 10.0),
+        (2.5, 2.5),
+        ("1.5h", 5400.0),
+        ("100ms", 0.1),
+        (0, 0.0),
+        (datetime.timedelta(minutes=2), 120.0),
+    ],
+)
 def test_duration_setter(value: Any, seconds: float) -> None:
     js = JobspecV1.from_command(["app"], environment={})
     js.duration = value
@@ -466,11 +514,19 @@ def test_property_setters_reject_wrong_types() -> None:
 
 def test_resource_walk_and_counts_seed_example() -> None:
     resources = [
-        {"type": "slot", "count": 2, "label": "a", "with": [
-            {"type": "core", "count": 4}, {"type": "memory", "count": 1, "unit": "GB"}]},
-        {"type": "slot", "count": 10, "label": "b", "with": [
-            {"type": "core", "count": 1}, {"type": "memory", "count": 24, "unit": "GB"}]},
-    ]  # fmt: skip
+        {
+            "type": "slot",
+            "count": 2,
+            "label": "a",
+            "with": [{"type": "core", "count": 4}, {"type": "memory", "count": 1, "unit": "GB"}],
+        },
+        {
+            "type": "slot",
+            "count": 10,
+            "label": "b",
+            "with": [{"type": "core", "count": 1}, {"type": "memory", "count": 24, "unit": "GB"}],
+        },
+    ]
     tasks = [{"command": ["app"], "slot": "a", "count": {"per_slot": 1}}]
     js = Jobspec(resources, tasks, attributes={}, version=1)
     assert js.resource_counts() == {"slot": 12, "core": 18, "memory": 242}
