@@ -749,7 +749,8 @@ class JobManager:
                     },
                 )
             if job.status is None and job.started:
-                self.post(job, "finish", {"status": signal.SIGKILL})
+                # Reported like a task killed by SIGKILL (shell form: 128+9).
+                self.post(job, "finish", {"status": (128 + signal.SIGKILL) << 8})
             elif job.state != State.INACTIVE:
                 self.post(job, "free")
                 self.post(job, "clean")
