@@ -106,7 +106,7 @@ class Instance:
             if epoch is None:
                 epoch = time.time()
                 store.meta_set("epoch", epoch)
-            fluid = FluidGenerator(0, epoch=epoch, after=store.meta_get("last_jobid"))
+            fluid = FluidGenerator(0, epoch=epoch, after=store.last_jobid())
             broker = Broker(loop, str(self.statedir / SOCKET_NAME), os.getuid())
             broker.add_pre_send_hook(store.commit)
             resources = Resources(self.size, self.cores, self.gpus)

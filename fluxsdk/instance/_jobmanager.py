@@ -209,7 +209,6 @@ class JobManager:
             raise RequestError(errno.EINVAL, f"unsatisfiable request: {exc}") from None
         dependencies = self._check_dependencies(jobspec, userid)
         jobid = self.fluid.next()
-        self.store.meta_set("last_jobid", jobid)
         # Like flux's KVS copy, the stored jobspec leaves out the environment
         # (it stays in J, which exec reads).
         self.store.job_add(jobid, userid, signed, _redacted(jobspec))
@@ -577,7 +576,6 @@ class JobManager:
         self.post(job, "clean")
 
     def _inactive(self, job: Job) -> None:
-        self.store.job_set_inactive(job.id)
         self._resolve_dependents(job)
         self._pending_dependencies.pop(job.id, None)
         for key in [k for k in self._timers if k[0] == job.id]:
@@ -711,7 +709,7 @@ class JobManager:
         """Rebuild every job from the store after a restart (see docs: restart rule)."""
         from fluxsdk.eventlog import EventLogEvent
 
-        for jobid, userid, inactive in self.store.job_ids():
+        for jobid, userid in self.store.job_ids():
             entries = [EventLogEvent(line) for line in self.store.eventlog(jobid, "eventlog")]
             jobspec = json.loads(self.store.job_get(jobid, "jobspec") or "{}")
             submit = entries[0]
@@ -729,7 +727,7 @@ class JobManager:
             for entry in entries:
                 self.apply(job, entry.name, entry.context, entry.timestamp)
             self.jobs[jobid] = job
-            if inactive or job.state == State.INACTIVE:
+            if job.state == State.INACTIVE:
                 continue
             self.post(job, "flux-restart")
             self._resume(job, jobspec)

@@ -29,8 +29,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     userid INTEGER NOT NULL,
     J TEXT NOT NULL,
     jobspec TEXT NOT NULL,
-    R TEXT,
-    inactive INTEGER NOT NULL DEFAULT 0
+    R TEXT
 );
 CREATE TABLE IF NOT EXISTS eventlogs (
     jobid INTEGER NOT NULL,
@@ -64,6 +63,11 @@ class Store:
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
         self._in_txn = False
+        # Eventlog rows not yet written: executemany at commit is far cheaper
+        # than one INSERT per event.
+        self._rows: list[tuple[int, str, int, str]] = []
+        self._new_jobs: list[tuple[int, int, str, str]] = []
+        self._new_R: list[tuple[str | None, int]] = []
         self._seq: dict[tuple[int, str], int] = {}
         self._unpublished: list[tuple[int, str, str]] = []
         self._after_commit: list[Callable[[], None]] = []
@@ -76,8 +80,28 @@ class Store:
             self._db.execute("BEGIN")
             self._in_txn = True
 
+    def _write_rows(self) -> None:
+        """Write the batched rows into the open transaction (jobs before their events)."""
+        if self._new_jobs:
+            self._begin()
+            self._db.executemany(
+                "INSERT INTO jobs (id, userid, J, jobspec) VALUES (?, ?, ?, ?)", self._new_jobs
+            )
+            self._new_jobs.clear()
+        if self._rows:
+            self._begin()
+            self._db.executemany(
+                "INSERT INTO eventlogs (jobid, path, seq, entry) VALUES (?, ?, ?, ?)", self._rows
+            )
+            self._rows.clear()
+        if self._new_R:
+            self._begin()
+            self._db.executemany("UPDATE jobs SET R = ? WHERE id = ?", self._new_R)
+            self._new_R.clear()
+
     def commit(self) -> None:
         """Make every write durable, then tell watchers and run after-commit work."""
+        self._write_rows()
         if self._in_txn:
             self._db.execute("COMMIT")
             self._in_txn = False
@@ -89,6 +113,7 @@ class Store:
             callbacks, self._after_commit = self._after_commit, []
             for callback in callbacks:
                 callback()
+            self._write_rows()
             if self._in_txn:  # callbacks wrote more: commit that too before telling
                 self._db.execute("COMMIT")
                 self._in_txn = False
@@ -99,7 +124,9 @@ class Store:
 
     @property
     def dirty(self) -> bool:
-        return self._in_txn or bool(self._unpublished or self._after_commit)
+        return self._in_txn or bool(
+            self._rows or self._new_jobs or self._new_R or self._unpublished or self._after_commit
+        )
 
     def close(self) -> None:
         self.commit()
@@ -122,24 +149,22 @@ class Store:
     # -- jobs ----------------------------------------------------------------------
 
     def job_add(self, jobid: int, userid: int, signed: str, jobspec: str) -> None:
-        self._begin()
-        self._db.execute(
-            "INSERT INTO jobs (id, userid, J, jobspec) VALUES (?, ?, ?, ?)",
-            (_sql_id(jobid), userid, signed, jobspec),
-        )
+        self._new_jobs.append((_sql_id(jobid), userid, signed, jobspec))
 
     def job_set_R(self, jobid: int, R: str | None) -> None:
-        self._begin()
-        self._db.execute("UPDATE jobs SET R = ? WHERE id = ?", (R, _sql_id(jobid)))
+        self._new_R.append((R, _sql_id(jobid)))
 
-    def job_set_inactive(self, jobid: int) -> None:
-        self._begin()
-        self._db.execute("UPDATE jobs SET inactive = 1 WHERE id = ?", (_sql_id(jobid),))
+    def last_jobid(self) -> int | None:
+        """The largest job ID ever stored (IDs never repeat after a restart)."""
+        self._write_rows()
+        row = self._db.execute("SELECT id FROM jobs ORDER BY id DESC LIMIT 1").fetchone()
+        return None if row is None else _py_id(row[0])
 
     def job_get(self, jobid: int, column: str) -> str | None:
         """One of the stored documents of a job: ``J``, ``jobspec`` or ``R``."""
         if column not in ("J", "jobspec", "R"):
             raise ValueError(f"no such job document {column!r}")
+        self._write_rows()
         row = self._db.execute(
             f"SELECT {column} FROM jobs WHERE id = ?", (_sql_id(jobid),)
         ).fetchone()
@@ -148,12 +173,11 @@ class Store:
         value: str | None = row[0]
         return value
 
-    def job_ids(self) -> Iterator[tuple[int, int, bool]]:
-        """Every stored job as ``(jobid, userid, inactive)``, in ID order."""
-        for jobid, userid, inactive in self._db.execute(
-            "SELECT id, userid, inactive FROM jobs ORDER BY id"
-        ):
-            yield _py_id(jobid), userid, bool(inactive)
+    def job_ids(self) -> Iterator[tuple[int, int]]:
+        """Every stored job as ``(jobid, userid)``, in ID order."""
+        self._write_rows()
+        for jobid, userid in self._db.execute("SELECT id, userid FROM jobs ORDER BY id"):
+            yield _py_id(jobid), userid
 
     # -- eventlogs -----------------------------------------------------------------
 
@@ -165,14 +189,11 @@ class Store:
             seq = self._last_seq(jobid, path)
         seq += 1
         self._seq[key] = seq
-        self._begin()
-        self._db.execute(
-            "INSERT INTO eventlogs (jobid, path, seq, entry) VALUES (?, ?, ?, ?)",
-            (_sql_id(jobid), path, seq, entry),
-        )
+        self._rows.append((_sql_id(jobid), path, seq, entry))
         self._unpublished.append((jobid, path, entry))
 
     def _last_seq(self, jobid: int, path: str) -> int:
+        self._write_rows()
         row = self._db.execute(
             "SELECT MAX(seq) FROM eventlogs WHERE jobid = ? AND path = ?", (_sql_id(jobid), path)
         ).fetchone()
@@ -180,6 +201,7 @@ class Store:
 
     def eventlog(self, jobid: int, path: str) -> list[str]:
         """Every committed or pending entry of an eventlog, in order."""
+        self._write_rows()
         return [
             row[0]
             for row in self._db.execute(
