@@ -53,6 +53,9 @@ FLUX_JOB_NOVALIDATE = 8
 FLUX_JOBID_ANY = 0xFFFFFFFFFFFFFFFF
 _SUBMIT_FLAGS = FLUX_JOB_PRE_SIGNED | FLUX_JOB_DEBUG | FLUX_JOB_WAITABLE | FLUX_JOB_NOVALIDATE
 
+# How many parsed jobspecs of pending jobs to keep in memory (the oldest go first).
+RECENT_JOBSPECS = 4096
+
 # After the first signal of a cancel, tasks get this long before SIGKILL (flux's kill-timeout).
 KILL_TIMEOUT = 5.0
 
@@ -96,6 +99,9 @@ class JobManager:
         self._wait_any: list[Request] = []
         self._schedule_pending = False
         self._pending_dependencies: dict[int, list[tuple[str, int | float]]] = {}
+        # Full jobspecs of recently submitted jobs, so a job that starts soon after
+        # submission needs no re-read and re-parse; bounded, the store has them all.
+        self._recent_jobspecs: dict[int, dict[str, Any]] = {}
         self.event_hooks: list[Callable[[Job, str, dict[str, Any] | None], None]] = []
         self.inactive_hooks: list[Callable[[Job], None]] = []
         for topic, handler in (
@@ -215,6 +221,7 @@ class JobManager:
         job = self._new_job(jobid, userid, urgency, flags, jobspec, job_request, time.time())
         job.waitable = bool(flags & FLUX_JOB_WAITABLE)
         self.jobs[jobid] = job
+        self._remember_jobspec(jobid, jobspec)
         self._pending_dependencies[jobid] = dependencies
         self.post(
             job, "submit", {"userid": userid, "urgency": urgency, "flags": flags, "version": 1}
@@ -224,6 +231,11 @@ class JobManager:
             self.post(job, "dependency-add", {"description": description})
         self.post(job, "validate")
         request.respond({"id": jobid})
+
+    def _remember_jobspec(self, jobid: int, jobspec: dict[str, Any]) -> None:
+        if len(self._recent_jobspecs) >= RECENT_JOBSPECS:
+            del self._recent_jobspecs[next(iter(self._recent_jobspecs))]
+        self._recent_jobspecs[jobid] = jobspec
 
     @staticmethod
     def _validate(payload: bytes) -> dict[str, Any]:
@@ -400,8 +412,9 @@ class JobManager:
         if job.state != State.RUN or job.exception is not None:
             return
         allocation = self._allocations[job.id]
-        signed = self.store.job_get(job.id, "J") or ""
-        jobspec = json.loads(unwrap_none(signed)[0])
+        jobspec = self._recent_jobspecs.pop(job.id, None)
+        if jobspec is None:
+            jobspec = json.loads(unwrap_none(self.store.job_get(job.id, "J") or "")[0])
         system = jobspec["attributes"].get("system", {})
         options = system.get("shell", {}).get("options", {})
         env = {k: v for k, v in system.get("environment", {}).items() if v is not None}
@@ -576,6 +589,7 @@ class JobManager:
         self.post(job, "clean")
 
     def _inactive(self, job: Job) -> None:
+        self._recent_jobspecs.pop(job.id, None)
         self._resolve_dependents(job)
         self._pending_dependencies.pop(job.id, None)
         for key in [k for k in self._timers if k[0] == job.id]:
