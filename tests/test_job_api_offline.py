@@ -39,7 +39,13 @@ from fluxsdk.job.submit import (
     FLUX_JOB_WAITABLE,
     SubmitFuture,
 )
-from fluxsdk.job.wait import FLUX_JOBID_ANY, JobWaitFuture, JobWaitResult, result_from_events
+from fluxsdk.job.wait import (
+    FLUX_JOBID_ANY,
+    JobWaitFuture,
+    JobWaitResult,
+    WaitErrorString,
+    result_from_events,
+)
 from tests.core_server import CoreServer, watchdog
 
 T0 = 1700000000.0
@@ -932,7 +938,7 @@ def test_result_malformed_finish_is_eproto(h: Flux, script: Script) -> None:
 
 def test_wait(h: Flux, script: Script) -> None:
     status = job.wait(h)
-    assert status == JobWaitResult(77, False, "task(s) exited with exit code 1")
+    assert status == JobWaitResult(77, False, WaitErrorString("task(s) exited with exit code 1"))
     assert topics(script, "job-manager.wait") == [{"id": FLUX_JOBID_ANY}]
     jobid, success, errstr = job.wait_async(h, 77).get_status()
     assert (jobid, success, errstr) == (77, False, status.errstr)

@@ -3,12 +3,15 @@
 ``Flux(uri)`` connects to an instance through the connector its URI scheme
 names (:func:`register_connector` adds schemes); ``Flux.rpc()`` returns an
 :class:`RPC` future; ``Flux.reactor_run()`` runs future continuations and
-timers. The same surface serves the embedded instance and, through the
+timers. :func:`wait_any` blocks until one of several futures is ready, and
+:class:`CompositeFuture` builds futures out of others (flux's ``FutureExt``).
+The same surface serves the embedded instance and, through the
 libflux-core connector, a real Flux broker.
 """
 
 from __future__ import annotations
 
+from fluxsdk.core._composite import CompositeFuture
 from fluxsdk.core._errors import (
     ConnectError,
     ConnectionLostError,
@@ -19,7 +22,7 @@ from fluxsdk.core._errors import (
     InvalidURIError,
     ReactorStoppedError,
 )
-from fluxsdk.core._future import RPC, Future
+from fluxsdk.core._future import RPC, Future, wait_any
 from fluxsdk.core._handle import Flux
 from fluxsdk.core._message import (
     FLUX_NODEID_ANY,
@@ -45,6 +48,7 @@ __all__ = [
     "FLUX_RPC_NORESPONSE",
     "FLUX_RPC_STREAMING",
     "RPC",
+    "CompositeFuture",
     "ConnectError",
     "ConnectionLostError",
     "Connector",
@@ -63,6 +67,7 @@ __all__ = [
     "embedded_uri",
     "parse_uri",
     "register_connector",
+    "wait_any",
 ]
 
 # Exported objects name the public module in reprs and tracebacks.

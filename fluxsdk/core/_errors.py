@@ -6,7 +6,7 @@ written for the Flux bindings, which catches ``OSError``, keeps working::
 
     FluxSDKError
     ├── InvalidInputError (ValueError)
-    │   ├── InvalidURIError                    a URI that names no instance
+    │   ├── InvalidURIError                    a URI that names no instance (fluxsdk._uri)
     │   └── InvalidPayloadError                an RPC payload that is no JSON
     ├── ConnectorUnavailableError (OSError)    no connector for this kind of URI yet
     ├── DefaultInstanceUnavailableError (OSError)  no URI given, no default instance
@@ -22,6 +22,7 @@ for ENOENT, ``TimeoutError`` for ETIMEDOUT, and so on).
 
 from __future__ import annotations
 
+from fluxsdk._uri import InvalidURIError
 from fluxsdk.errors import FluxSDKError, InvalidInputError
 
 __all__ = [
@@ -34,10 +35,6 @@ __all__ = [
     "InvalidURIError",
     "ReactorStoppedError",
 ]
-
-
-class InvalidURIError(InvalidInputError):
-    """A string that is not a URI fluxsdk can open (bad syntax or unknown scheme)."""
 
 
 class InvalidPayloadError(InvalidInputError):

@@ -14,6 +14,9 @@ Results are consumed in two ways, mirroring ``flux_future_get(3)`` and
   when the future is already fulfilled.
 
 An :class:`RPC` is the future of a request sent with ``Flux.rpc()``.
+:func:`wait_any` blocks, by the same rules as :meth:`Future.get`, until one of
+several futures is ready (composite futures, which build on others, are in
+:mod:`fluxsdk.core._composite`).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import errno
 import json
 import os
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from fluxsdk.core._errors import ConnectionLostError
@@ -37,7 +40,7 @@ if TYPE_CHECKING:
     from fluxsdk.core._handle import Flux
     from fluxsdk.core._reactor import Reactor, Timer
 
-__all__ = ["RPC", "Future"]
+__all__ = ["RPC", "Future", "wait_any"]
 
 _F = TypeVar("_F", bound="Future")
 
@@ -227,6 +230,13 @@ class Future:
     def _on_then(self) -> None:
         """Hook: a continuation was just registered."""
 
+    def _drive(self) -> None:
+        """Hook for blocking waits: consume what is ready to make progress (no I/O).
+
+        A plain future is fulfilled by its handle; a composite future
+        overrides this to let its code react to children that are ready.
+        """
+
     def _may_progress(self) -> bool:
         """Whether pumping the connection could still fulfil this future."""
         return self._flux._pending_count() > 0
@@ -294,6 +304,16 @@ class RPC(Future):
         # Called by the handle when the connection is gone.
         self._deliver((errno.ECONNRESET, _Lost(why)))
 
+    def is_pending(self) -> bool:
+        """True while the request still awaits a response from the instance.
+
+        False once it was answered (for a streaming RPC: once its final,
+        error response arrived), for ``FLUX_RPC_NORESPONSE``, and once the
+        connection is gone. A request that is no longer pending has given
+        up its matchtag, which a newer request may now use.
+        """
+        return self._flux._is_pending(self)
+
     def _on_then(self) -> None:
         if self._flux._is_pending(self):
             self._holds_ref = True
@@ -301,3 +321,26 @@ class RPC(Future):
 
     def _may_progress(self) -> bool:
         return self._flux._is_pending(self)
+
+
+def wait_any(futures: Iterable[Future], timeout: float = -1.0) -> list[Future]:
+    """Block until at least one of ``futures`` is ready; return the ready ones, in order.
+
+    The futures must belong to one handle. As with :meth:`Future.get`, the
+    handle's connection is pumped but no continuation runs (they run later,
+    from ``reactor_run()``). ``timeout`` < 0 waits forever.
+
+    Raises:
+        ValueError: no futures, or futures of different handles.
+        OSError: ETIMEDOUT (a ``TimeoutError``) if ``timeout`` seconds pass
+            first; EDEADLOCK if nothing left could fulfil any of them.
+    """
+    pending = list(futures)
+    if not pending:
+        raise ValueError("wait_any() needs at least one future")
+    flux_handle = pending[0]._flux
+    if any(future._flux is not flux_handle for future in pending):
+        raise ValueError("wait_any() futures must all belong to the same Flux handle")
+    if not any(future.is_ready() for future in pending):
+        flux_handle._wait_any(pending, timeout)
+    return [future for future in pending if future.is_ready()]

@@ -23,7 +23,7 @@ import select
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any, Final
 
@@ -37,9 +37,11 @@ from fluxsdk.core._future import RPC, Future
 from fluxsdk.core._message import (
     FLUX_MSGFLAG_NORESPONSE,
     FLUX_MSGFLAG_STREAMING,
+    FLUX_MSGFLAG_UPSTREAM,
     FLUX_MSGTYPE_REQUEST,
     FLUX_MSGTYPE_RESPONSE,
     FLUX_NODEID_ANY,
+    FLUX_NODEID_UPSTREAM,
     FLUX_RPC_NORESPONSE,
     FLUX_RPC_STREAMING,
     Message,
@@ -83,19 +85,36 @@ def resolve_uri(uri: str | None = None) -> str:
 class Flux:
     """A handle on a Flux instance, the counterpart of ``flux.Flux``.
 
-    ``uri`` names the instance: ``fluxsdk:///path/to/dir`` for an embedded
-    instance; Flux's own URIs (``local://...``) need the libflux-core
-    connector. Without ``uri``, ``$FLUX_URI`` or else the default embedded
-    instance is used. ``flags`` is accepted for compatibility and ignored.
+    ``url`` (or, by keyword, ``uri``) names the instance:
+    ``fluxsdk:///path/to/dir`` for an embedded instance; Flux's own URIs
+    (``local://...``) need the libflux-core connector. Without one,
+    ``$FLUX_URI`` or else the default embedded instance is used. The
+    signature is flux's ``Flux(url, flags=0, handle=None)``: ``flags`` is
+    accepted and ignored, and ``handle`` (a libflux pointer to wrap) must be
+    None.
 
     The handle owns a socket: close it with :meth:`close` or a ``with``
     block (it is also closed when the handle is garbage collected).
     """
 
-    def __init__(self, uri: str | None = None, flags: int = 0) -> None:
+    def __init__(
+        self,
+        url: str | None = None,
+        flags: int = 0,
+        handle: object = None,
+        *,
+        uri: str | None = None,
+    ) -> None:
         del flags
+        if handle is not None:
+            raise TypeError(
+                "Flux(handle=...) wraps a libflux flux_t pointer, which fluxsdk does not "
+                "support; pass a URI instead"
+            )
+        if url and uri and url != uri:
+            raise TypeError(f"Flux() got two different URIs: url={url!r} and uri={uri!r}")
         self._thread = threading.get_ident()
-        self.uri = resolve_uri(uri)
+        self.uri = resolve_uri(url or uri)
         """The URI this handle is connected to."""
         self._conn: Connector = open_connector(parse_uri(self.uri))
         self._fd = self._conn.fileno()
@@ -226,6 +245,10 @@ class Flux:
         else:
             tag = self._free_tags.pop() if self._free_tags else self._new_tag()
             msgflags = FLUX_MSGFLAG_STREAMING if flags & FLUX_RPC_STREAMING else 0
+        if nodeid == FLUX_NODEID_UPSTREAM:
+            # As flux_rpc(): the flag routes the request away from this rank.
+            msgflags |= FLUX_MSGFLAG_UPSTREAM
+            nodeid = self._conn.rank
         message = Message(FLUX_MSGTYPE_REQUEST, topic, payload, msgflags, aux1=nodeid, aux2=tag)
         try:
             self._conn.send(message)
@@ -265,11 +288,25 @@ class Flux:
 
     def _wait(self, future: Future, timeout: float) -> None:
         """Pump the connection until ``future`` is ready (no callbacks run)."""
+        self._wait_any((future,), timeout)
+
+    def _wait_any(self, futures: Sequence[Future], timeout: float) -> None:
+        """Pump the connection until one of ``futures`` is ready (no callbacks run).
+
+        Each round lets composite futures consume their children's results
+        (``Future._drive``), then polls the connection once. Raises
+        ``OSError(ETIMEDOUT)`` when ``timeout`` (>= 0) seconds pass first, and
+        ``OSError(EDEADLOCK)`` when nothing left could fulfil any of them.
+        """
         self._check_thread()
         deadline = None if timeout < 0 else time.monotonic() + timeout
         poll = self._poller.poll
-        while future._result is None:
-            if not future._may_progress():
+        while True:
+            for future in futures:
+                future._drive()
+                if future._result is not None:
+                    return
+            if not any(future._may_progress() for future in futures):
                 raise OSError(
                     errno.EDEADLOCK,
                     "the future cannot be fulfilled: nothing it waits for is pending",

@@ -1,4 +1,4 @@
-"""Parsing and building the URIs that name an instance.
+"""Parsing the URIs that name an instance.
 
 A URI is ``scheme://host/path``. The scheme chooses the connector (see
 :mod:`fluxsdk.core.connectors`). fluxsdk's own scheme, ``fluxsdk``, names an
@@ -6,6 +6,7 @@ embedded instance by its directory, which holds the socket ``local.sock``::
 
     fluxsdk:///home/me/.local/state/fluxsdk/default
 
+Its format is defined once, in :mod:`fluxsdk._uri` (shared with the instance).
 Flux's schemes (``local``, ``ssh``, ``tcp``, ...) name real Flux brokers; they
 are parsed here only far enough to choose a connector.
 """
@@ -14,16 +15,13 @@ from __future__ import annotations
 
 import os
 import urllib.parse
-from typing import Final
 
 import attrs
 
+from fluxsdk._uri import EMBEDDED_SCHEME, SOCKET_NAME, embedded_directory, embedded_uri
 from fluxsdk.core._errors import InvalidURIError
 
 __all__ = ["EMBEDDED_SCHEME", "SOCKET_NAME", "FluxURI", "embedded_uri", "parse_uri"]
-
-EMBEDDED_SCHEME: Final = "fluxsdk"
-SOCKET_NAME: Final = "local.sock"
 
 
 @attrs.frozen
@@ -59,29 +57,6 @@ def parse_uri(uri: str) -> FluxURI:
             f"such as {EMBEDDED_SCHEME}:///path/to/instance or local:///run/flux/local"
         )
     scheme = parts.scheme.lower()
-    path = urllib.parse.unquote(parts.path)
-    parsed = FluxURI(scheme, parts.netloc, path, uri)
     if scheme == EMBEDDED_SCHEME:
-        _check_embedded(parsed, parts)
-    return parsed
-
-
-def _check_embedded(parsed: FluxURI, parts: urllib.parse.SplitResult) -> None:
-    if parts.netloc not in ("", "localhost"):
-        raise InvalidURIError(
-            f"{parsed.text!r}: a {EMBEDDED_SCHEME} URI names a local directory and "
-            f"takes no host (write {EMBEDDED_SCHEME}:///abs/path)"
-        )
-    if parts.query or parts.fragment:
-        raise InvalidURIError(f"{parsed.text!r}: a {EMBEDDED_SCHEME} URI takes no ?query or #frag")
-    if not os.path.isabs(parsed.path) or "\0" in parsed.path:
-        raise InvalidURIError(
-            f"{parsed.text!r}: a {EMBEDDED_SCHEME} URI needs an absolute directory path "
-            f"({EMBEDDED_SCHEME}:///abs/path/to/instance)"
-        )
-
-
-def embedded_uri(directory: str | os.PathLike[str]) -> str:
-    """The ``fluxsdk`` URI of the embedded instance in ``directory``."""
-    path = os.path.abspath(os.fspath(directory))
-    return f"{EMBEDDED_SCHEME}://{urllib.parse.quote(path)}"
+        return FluxURI(scheme, parts.netloc, embedded_directory(text), uri)
+    return FluxURI(scheme, parts.netloc, urllib.parse.unquote(parts.path), uri)

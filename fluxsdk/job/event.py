@@ -14,13 +14,10 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
-import os
-import time
-from collections.abc import Callable, Generator
-from typing import Any, Final, TypeVar
+from collections.abc import Generator
+from typing import Any, Final
 
 from fluxsdk.core import FLUX_NODEID_ANY, FLUX_RPC_NORESPONSE, FLUX_RPC_STREAMING, RPC, Flux
-from fluxsdk.core import Future as _CoreFuture
 from fluxsdk.errors import FluxSDKError
 from fluxsdk.eventlog import EventLogEvent
 from fluxsdk.job._jobid import JobID
@@ -62,12 +59,6 @@ MAIN_EVENTS: Final = frozenset(
 
 JobIDLike = JobID | int | str
 """Anything that names a job: a :class:`JobID`, an int, or an RFC 19 string."""
-
-# While a chained future follows several streams at once, a blocking wait
-# looks at the others this often (see _ChainFuture.wait_for).
-_POLL_INTERVAL: Final = 0.05
-
-_CF = TypeVar("_CF", bound="_ChainFuture")
 
 
 def _check_handle(flux_handle: object) -> None:
@@ -138,7 +129,9 @@ class JobEventWatchFuture(RPC):
     def watch_cancel(self, future: JobEventWatchFuture | None = None) -> None:
         """Ask job-info to stop this watch; the stream then ends with ENODATA."""
         rpc = future or self
-        if _stream_open(rpc):
+        # A finished RPC's matchtag may already name a newer request: never
+        # send a cancel for it.
+        if rpc.is_pending():
             rpc.get_flux().rpc(
                 "job-info.eventlog-watch-cancel",
                 {"matchtag": rpc.matchtag},
@@ -190,16 +183,6 @@ class JobEventWatchFuture(RPC):
         self.needs_cancel = False
         if stop:
             self.stop()
-
-
-def _stream_open(rpc: RPC) -> bool:
-    """True while a streaming RPC still awaits responses.
-
-    A retired RPC's matchtag may be reused by a newer request, so a cancel
-    must never be sent for it. fluxsdk.core has no public query for this yet.
-    """
-    is_pending: Callable[[RPC], bool] | None = getattr(rpc.get_flux(), "_is_pending", None)
-    return True if is_pending is None else is_pending(rpc)
 
 
 def event_watch_async(
@@ -296,154 +279,3 @@ def event_wait(
         if raiseJobException and event.name == "exception" and event.context["severity"] == 0:
             raise JobException(event)
     raise OSError(errno.ENODATA, f"eventlog ended before event='{name}'")
-
-
-# -- chained futures -----------------------------------------------------------------
-
-
-class _Link:
-    """One child future a _ChainFuture follows, and what to do with its results."""
-
-    __slots__ = ("child", "handler", "then_set")
-
-    def __init__(self, child: _CoreFuture, handler: Callable[[Any], None]) -> None:
-        self.child = child
-        self.handler = handler
-        self.then_set = False
-
-
-class _ChainFuture(_CoreFuture):
-    """A future fulfilled by Python code reacting to the results of child futures.
-
-    This plays the part of flux's ``FutureExt``: a subclass implements
-    :meth:`_start`, which opens the first child futures with :meth:`_follow`,
-    and handlers that read a child's current result, call :meth:`fulfill` /
-    :meth:`fulfill_error` on this future, and then either reset the child or
-    :meth:`_unfollow` it. Children may themselves be chained futures.
-
-    Both ways of consuming a future work. With :meth:`then`, the children
-    get continuations and everything runs from the reactor. A blocking
-    :meth:`get` / :meth:`wait_for` drives the children directly, because
-    fluxsdk.core's blocking waits do not run continuations.
-    """
-
-    # Whether a blocking wait must notice any child's result promptly (so it
-    # polls the others while waiting on one); not needed when all are awaited.
-    _poll_others: bool = True
-
-    def __init__(self, flux_handle: Flux) -> None:
-        super().__init__(flux_handle)
-        self._links: list[_Link] = []
-        self._started = False
-        self._async = False
-
-    # -- for subclasses --------------------------------------------------------------
-
-    def _start(self) -> None:
-        """Open the first child futures (called once, on first use)."""
-
-    def _follow(self, child: _CoreFuture, handler: Callable[[Any], None]) -> None:
-        """Call ``handler(child)`` for each result of ``child``."""
-        link = _Link(child, handler)
-        self._links.append(link)
-        if self._async:
-            self._set_then(link)
-
-    def _unfollow(self, child: _CoreFuture) -> None:
-        """Stop reacting to ``child``, and stop any watch it still runs."""
-        for link in self._links:
-            if link.child is child:
-                self._links.remove(link)
-                if link.then_set:
-                    child.stop()
-                break
-        if isinstance(child, JobEventWatchFuture):
-            child.cancel()
-        elif isinstance(child, _ChainFuture):
-            child._abandon()
-
-    def _abandon(self) -> None:
-        """Drop every child (this future's result is no longer wanted)."""
-        for link in list(self._links):
-            self._unfollow(link.child)
-
-    def _finish_error(self, exc: OSError) -> None:
-        """Fail this future with ``exc``'s errno and message, and drop every child."""
-        self._abandon()
-        self.fulfill_error(exc.errno or errno.EIO, exc.strerror or str(exc))
-
-    # -- driving ---------------------------------------------------------------------
-
-    def _ensure_started(self) -> None:
-        if not self._started:
-            self._started = True
-            self._start()
-
-    def _set_then(self, link: _Link) -> None:
-        if not link.then_set:
-            link.then_set = True
-            link.child.then(self._child_ready, link)
-
-    def _child_ready(self, child: _CoreFuture, link: _Link) -> None:
-        if link in self._links and child.is_ready():
-            self._dispatch(link)
-
-    def _dispatch(self, link: _Link) -> None:
-        try:
-            link.handler(link.child)
-        except (ValueError, KeyError, TypeError) as exc:
-            # A malformed entry from the service: fail this future, not the reactor.
-            self._finish_error(OSError(errno.EPROTO, f"malformed response: {exc}"))
-
-    def then(
-        self: _CF,
-        callback: Callable[..., object],
-        *args: Any,
-        timeout: float = -1.0,
-        **kwargs: Any,
-    ) -> _CF:
-        """Call ``callback(self, *args, **kwargs)`` from the reactor once fulfilled."""
-        super().then(callback, *args, timeout=timeout, **kwargs)
-        self._async = True
-        self._ensure_started()
-        for link in list(self._links):
-            self._set_then(link)
-        return self
-
-    def wait_for(self: _CF, timeout: float = -1.0) -> _CF:
-        """Block until fulfilled; ``timeout`` < 0 waits forever.
-
-        Raises ``OSError(ETIMEDOUT)`` if ``timeout`` seconds pass first, and
-        ``OSError(EDEADLOCK)`` if nothing is left that could fulfil it.
-        """
-        self._ensure_started()
-        deadline = None if timeout < 0 else time.monotonic() + timeout
-        while not self.is_ready():
-            ready = next((link for link in self._links if link.child.is_ready()), None)
-            if ready is not None:
-                self._dispatch(ready)
-                continue
-            if not self._links:
-                raise OSError(
-                    errno.EDEADLOCK,
-                    "the future cannot be fulfilled: nothing it waits for is pending",
-                )
-            wait = -1.0
-            if deadline is not None:
-                wait = deadline - time.monotonic()
-                if wait <= 0:
-                    raise OSError(errno.ETIMEDOUT, os.strerror(errno.ETIMEDOUT))
-            if self._poll_others and len(self._links) > 1:
-                # No "wait for any" in core: wait on the newest, check the rest often.
-                wait = _POLL_INTERVAL if wait < 0 else min(wait, _POLL_INTERVAL)
-            try:
-                self._links[-1].child.wait_for(wait)
-            except OSError as exc:
-                if exc.errno != errno.ETIMEDOUT:
-                    raise
-        return self
-
-    def get(self) -> Any:
-        """The current result, blocking until there is one (``OSError`` for an error)."""
-        self.wait_for()
-        return super().get()

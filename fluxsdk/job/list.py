@@ -18,10 +18,10 @@ import pwd
 from collections.abc import Generator, Iterable, Mapping
 from typing import Any, ClassVar, Final
 
-from fluxsdk.core import FLUX_NODEID_ANY, FLUX_RPC_STREAMING, RPC, Flux
+from fluxsdk.core import FLUX_NODEID_ANY, FLUX_RPC_STREAMING, RPC, CompositeFuture, Flux
 from fluxsdk.core import Future as _CoreFuture
 from fluxsdk.job._jobid import JobID
-from fluxsdk.job.event import JobIDLike, _ChainFuture, _check_handle
+from fluxsdk.job.event import JobIDLike, _check_handle
 from fluxsdk.job.info import (
     FLUX_JOB_RESULT_CANCELED,
     FLUX_JOB_RESULT_COMPLETED,
@@ -256,14 +256,12 @@ def get_job(flux_handle: Flux, jobid: JobIDLike) -> dict[str, Any] | None:
     return info.to_dict(filtered=False)
 
 
-class JobListIdsFuture(_ChainFuture):
+class JobListIdsFuture(CompositeFuture):
     """A future fulfilled once all its :class:`JobListIdRPC` children are.
 
     Gives the same :meth:`get_jobs` / :meth:`get_jobinfos` as a
     :class:`JobListRPC`; failures are collected in :attr:`errors`.
     """
-
-    _poll_others = False  # all children are needed anyway: no need to poll
 
     def __init__(self, flux_handle: Flux) -> None:
         super().__init__(flux_handle)
@@ -287,7 +285,7 @@ class JobListIdsFuture(_ChainFuture):
         self._check_done()
 
     def _check_done(self) -> None:
-        if not self._links and not self.is_ready():
+        if not self._children() and not self.is_ready():
             self.fulfill(None)
 
     def get_jobs(self) -> list[dict[str, Any]]:

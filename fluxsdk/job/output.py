@@ -28,7 +28,7 @@ import errno
 from collections.abc import Generator, Mapping
 from typing import Any, ClassVar, Final, NamedTuple
 
-from fluxsdk.core import Flux
+from fluxsdk.core import CompositeFuture, Flux
 from fluxsdk.eventlog import EventLogEvent, decode_eventlog
 from fluxsdk.job._jobid import JobID
 from fluxsdk.job._taskset import Taskset, TasksetLike
@@ -36,7 +36,6 @@ from fluxsdk.job.event import (
     FLUX_JOB_EVENT_WATCH_WAITCREATE,
     JobEventWatchFuture,
     JobIDLike,
-    _ChainFuture,
     _check_handle,
     event_wait,
     event_watch_async,
@@ -430,7 +429,7 @@ def job_output(
     return _join_streams(stream_dict)
 
 
-class JobOutputEventWatch(_ChainFuture):
+class JobOutputEventWatch(CompositeFuture):
     """A future streaming a job's output events; see :func:`output_event_watch_async`."""
 
     def __init__(
@@ -485,13 +484,13 @@ class JobOutputEventWatch(_ChainFuture):
             strerror = exc.strerror
             if exc.errno == errno.ENOENT:
                 strerror = f"job {self.jobid} not found"
-            self._finish_error(OSError(exc.errno, strerror))
+            self._fail(OSError(exc.errno, strerror))
             return
         if event is None:
             self._unfollow(watch)
             if not self.started:
                 # Not ENODATA (a normal end) nor ENOENT (an unknown job): EIO.
-                self._finish_error(OSError(errno.EIO, f"job {self.jobid} never started"))
+                self._fail(OSError(errno.EIO, f"job {self.jobid} never started"))
             return
         if event.name == "exception":
             # Shown on stderr by the output watches.
@@ -513,7 +512,7 @@ class JobOutputEventWatch(_ChainFuture):
         try:
             event = watch.get_event()
         except OSError as exc:
-            self._finish_error(exc)
+            self._fail(exc)
             return
         if event is None:
             self._unfollow(watch)
@@ -526,7 +525,7 @@ class JobOutputEventWatch(_ChainFuture):
         self.fulfill(event)
 
 
-class JobOutputWatch(_ChainFuture):
+class JobOutputWatch(CompositeFuture):
     """A future streaming ``(stream, data)`` chunks; see :func:`output_watch_async`."""
 
     def __init__(
@@ -553,7 +552,7 @@ class JobOutputWatch(_ChainFuture):
         try:
             event = watch.get_event()
         except OSError as exc:
-            self._finish_error(exc)
+            self._fail(exc)
             return
         if event is None:
             self._unfollow(watch)
@@ -582,7 +581,7 @@ class JobOutputWatch(_ChainFuture):
         return chunk
 
 
-class JobOutputWatchLines(_ChainFuture):
+class JobOutputWatchLines(CompositeFuture):
     """A future streaming ``(stream, line)`` pairs; see :func:`output_watch_lines_async`."""
 
     def __init__(
@@ -615,7 +614,7 @@ class JobOutputWatchLines(_ChainFuture):
         try:
             stream, data = watch.get_output()
         except OSError as exc:
-            self._finish_error(exc)
+            self._fail(exc)
             return
         if data is None:
             self._unfollow(watch)
@@ -751,7 +750,7 @@ def output_event_watch(
     finally:
         # Best effort, as in event_watch(): stop the watches if left early.
         with contextlib.suppress(OSError, RuntimeError):
-            watcher._abandon()
+            watcher.cancel()
 
 
 def output_watch(
@@ -779,7 +778,7 @@ def output_watch(
     finally:
         # Best effort, as in event_watch(): stop the watches if left early.
         with contextlib.suppress(OSError, RuntimeError):
-            watcher._abandon()
+            watcher.cancel()
 
 
 def output_watch_lines(
@@ -813,4 +812,4 @@ def output_watch_lines(
     finally:
         # Best effort, as in event_watch(): stop the watches if left early.
         with contextlib.suppress(OSError, RuntimeError):
-            watcher._abandon()
+            watcher.cancel()

@@ -15,13 +15,12 @@ from __future__ import annotations
 import errno
 from typing import Any, Final, NamedTuple
 
-from fluxsdk.core import RPC, Flux
+from fluxsdk.core import RPC, CompositeFuture, Flux
 from fluxsdk.eventlog import EventLogEvent
 from fluxsdk.job._jobid import JobID
 from fluxsdk.job.event import (
     JobEventWatchFuture,
     JobIDLike,
-    _ChainFuture,
     _check_handle,
     event_watch_async,
 )
@@ -49,6 +48,20 @@ __all__ = [
 FLUX_JOBID_ANY: Final = 0xFFFFFFFFFFFFFFFF
 
 
+class WaitErrorString(str):
+    """The text of :attr:`JobWaitResult.errstr`: a ``str`` that also has ``decode()``.
+
+    flux.job returns this field as ``bytes``, so flux scripts call
+    ``errstr.decode()``; that keeps working here, and the value is text.
+    """
+
+    __slots__ = ()
+
+    def decode(self, encoding: str = "utf-8", errors: str = "strict") -> str:
+        """The text itself (what ``bytes.decode`` gives in flux.job)."""
+        return str(self)
+
+
 class JobWaitResult(NamedTuple):
     """How a waited-for job ended.
 
@@ -57,12 +70,13 @@ class JobWaitResult(NamedTuple):
         success: True if the job completed with exit status 0 and no fatal
             exception.
         errstr: why it failed, e.g. ``"task(s) exited with exit code 1"``
-            (empty on success).
+            (empty on success); a :class:`WaitErrorString`, so flux code that
+            calls ``errstr.decode()`` keeps working.
     """
 
     jobid: int
     success: bool
-    errstr: str
+    errstr: WaitErrorString
 
 
 class JobWaitFuture(RPC):
@@ -92,7 +106,9 @@ def wait_get_status(future: JobWaitFuture | RPC) -> JobWaitResult:
     response = future.get()
     try:
         return JobWaitResult(
-            int(response["id"]), bool(response["success"]), str(response["errstr"])
+            int(response["id"]),
+            bool(response["success"]),
+            WaitErrorString(response["errstr"]),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise OSError(errno.EPROTO, f"malformed job-manager.wait response: {exc}") from None
@@ -181,7 +197,7 @@ def _apply_event(res: dict[str, Any], event: EventLogEvent) -> None:
         _add_exception(res, event.context)
 
 
-class JobResultFuture(_ChainFuture):
+class JobResultFuture(CompositeFuture):
     """The future of :func:`result_async`, fulfilled when the job's eventlog is complete.
 
     :meth:`get_info` gives a :class:`~fluxsdk.job.info.JobInfo`,
@@ -201,7 +217,7 @@ class JobResultFuture(_ChainFuture):
         try:
             event = watch.get_event()
         except OSError as exc:
-            self._finish_error(exc)
+            self._fail(exc)
             return
         if event is None:
             self._unfollow(watch)

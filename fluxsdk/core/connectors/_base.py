@@ -46,6 +46,16 @@ class Connector(abc.ABC):
         """Close the connection (idempotent); queued output is sent if it can be."""
 
     @property
+    def rank(self) -> int:
+        """The rank of the broker this connection reaches.
+
+        A request to ``FLUX_NODEID_UPSTREAM`` is sent with this nodeid and the
+        upstream flag, as ``flux_rpc()`` does. The embedded instance is one
+        broker, rank 0.
+        """
+        return 0
+
+    @property
     def pending_output(self) -> bool:
         """True while queued output waits for the socket to become writable."""
         return False

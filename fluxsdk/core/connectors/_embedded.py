@@ -14,6 +14,7 @@ import socket
 import struct
 from typing import Final
 
+from fluxsdk._uri import SocketPathTooLongError, check_socket_path
 from fluxsdk.core._errors import ConnectError, ConnectionLostError
 from fluxsdk.core._message import FrameDecoder, Message, MessageError
 from fluxsdk.core._uri import FluxURI
@@ -32,6 +33,12 @@ class EmbeddedConnector(Connector):
 
     def __init__(self, socket_path: str, *, uri: str | None = None) -> None:
         name = uri or socket_path
+        try:
+            check_socket_path(socket_path)
+        except SocketPathTooLongError as exc:
+            raise ConnectError(
+                errno.ENAMETOOLONG, f"cannot connect to {name}: {exc.strerror}"
+            ) from None
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             sock.connect(socket_path)
@@ -41,7 +48,7 @@ class EmbeddedConnector(Connector):
             raise
         except OSError as exc:
             sock.close()
-            raise _connect_error(exc, name, socket_path) from None
+            raise _connect_error(exc, name) from None
         sock.setblocking(False)
         self._sock: socket.socket | None = sock
         self._fd = sock.fileno()
@@ -151,13 +158,7 @@ def _check_peer(sock: socket.socket, name: str) -> None:
         )
 
 
-def _connect_error(exc: OSError, name: str, socket_path: str) -> ConnectError:
-    if exc.errno is None and "too long" in str(exc):
-        return ConnectError(
-            errno.ENAMETOOLONG,
-            f"cannot connect to {name}: the socket path {socket_path!r} is longer than "
-            "a Unix socket address allows",
-        )
+def _connect_error(exc: OSError, name: str) -> ConnectError:
     code = exc.errno if exc.errno is not None else errno.EIO
     hint = ""
     if code in (errno.ENOENT, errno.ECONNREFUSED):
