@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +22,18 @@ __all__ = ["instance_running", "shutdown"]
 
 @contextlib.contextmanager
 def instance_running(
-    statedir: str | os.PathLike[str], *, size: int = 1, cores: int | None = None, gpus: int = 0
+    statedir: str | os.PathLike[str],
+    *,
+    size: int = 1,
+    cores: int | None = None,
+    gpus: int | None = 0,
+    queues: Sequence[str] = (),
 ) -> Iterator[str]:
-    """Run an instance in ``statedir`` for the duration of the block; yields its URI."""
-    uri = start_detached(statedir, size=size, cores=cores, gpus=gpus)
+    """Run an instance in ``statedir`` for the duration of the block; yields its URI.
+
+    ``gpus`` defaults to 0 so tests behave alike on machines with and without GPUs.
+    """
+    uri = start_detached(statedir, size=size, cores=cores, gpus=gpus, queues=queues)
     try:
         yield uri
     finally:

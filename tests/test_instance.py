@@ -443,3 +443,61 @@ def test_restart_keeps_jobs(tmp_path: Path) -> None:
         assert evs[-1] == "clean" and "start" in evs
         # IDs are never reused after a restart.
         assert submit(h, cmd("true")) > held
+
+
+def test_memo_and_debug_events(flux_handle: Flux) -> None:
+    jobid = submit(flux_handle, cmd("true"), urgency=0, flags=2)  # held, FLUX_JOB_DEBUG
+    flux_handle.rpc("job-manager.memo", {"id": jobid, "memo": {"note": "hi", "n": 1}}).get()
+    flux_handle.rpc("job-manager.memo", {"id": jobid, "memo": {"n": None}}).get()
+    info = flux_handle.rpc("job-list.list-id", {"id": jobid, "attrs": ["all"]}).get()["job"]
+    assert info["annotations"]["user"] == {"note": "hi"}
+    flux_handle.rpc("job-manager.urgency", {"id": jobid, "urgency": 16}).get()
+    evs = names(flux_handle, jobid)
+    assert evs.count("memo") == 2
+    assert "debug.alloc-request" in evs and "debug.free-request" in evs
+    assert evs.index("debug.alloc-request") < evs.index("alloc")
+    with pytest.raises(OSError, match="job is inactive"):
+        flux_handle.rpc("job-manager.memo", {"id": jobid, "memo": {"x": 1}}).get()
+
+
+def test_queues(tmp_path: Path) -> None:
+    with instance_running(tmp_path / "q", queues=["batch", "debug"]) as uri, Flux(uri) as h:
+        default = submit(h, cmd("true"))
+        named = cmd("true")
+        named.queue = "debug"
+        chosen = submit(h, named)
+        for jobid, queue in ((default, "batch"), (chosen, "debug")):
+            info = h.rpc("job-list.list-id", {"id": jobid, "attrs": ["queue"]}).get()["job"]
+            assert info["queue"] == queue
+        named.queue = "nosuch"
+        with pytest.raises(OSError, match="'nosuch' is not a valid queue") as exc:
+            submit(h, named)
+        assert exc.value.errno == errno.EINVAL
+    # Without named queues a job may not name one (as in flux).
+    named.queue = "debug"
+    with (
+        instance_running(tmp_path / "noq") as uri,
+        Flux(uri) as h,
+        pytest.raises(OSError, match="'debug' is not a valid queue"),
+    ):
+        submit(h, named)
+
+
+def test_restart_rearms_dependencies(tmp_path: Path) -> None:
+    statedir = tmp_path / "inst"
+    with instance_running(statedir, cores=1) as uri, Flux(uri) as h:
+        parent = submit(h, cmd("true"), urgency=0)
+        child_js = cmd("true")
+        child_js.setattr("system.dependencies", [{"scheme": "afterok", "value": str(parent)}])
+        child = submit(h, child_js)
+        log = h.rpc("job-info.lookup", {"id": child, "keys": ["eventlog"], "flags": 0}).get()
+        assert [json.loads(line)["name"] for line in log["eventlog"].splitlines()] == [
+            "submit",
+            "dependency-add",
+            "validate",
+        ]
+    with instance_running(statedir, cores=1) as uri, Flux(uri) as h:
+        h.rpc("job-manager.urgency", {"id": parent, "urgency": 16}).get()
+        evs = names(h, child)
+        assert "flux-restart" in evs and "dependency-remove" in evs
+        assert evs[-1] == "clean" and "start" in evs

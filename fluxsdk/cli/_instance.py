@@ -22,7 +22,12 @@ def register(commands: Any) -> None:
     )
     start.add_argument("-s", "--size", type=int, default=1, help="simulate N nodes (default 1)")
     start.add_argument("--cores", type=int, default=None, help="cores per node (default: CPUs)")
-    start.add_argument("--gpus", type=int, default=0, help="GPUs per node (default 0)")
+    start.add_argument(
+        "--gpus", type=int, default=None, help="GPUs per node (default: the NVIDIA GPUs found here)"
+    )
+    start.add_argument(
+        "--queues", default="", help="comma-separated named queues; the first is the default"
+    )
     start.add_argument(
         "--statedir",
         default=None,
@@ -44,9 +49,14 @@ def register(commands: Any) -> None:
 
 def _start(args: argparse.Namespace) -> int:
     cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
+    queues = [q for q in args.queues.split(",") if q]
     if args.detach:
         statedir = args.statedir or default_statedir()
-        print(start_detached(statedir, size=args.size, cores=args.cores, gpus=args.gpus))
+        print(
+            start_detached(
+                statedir, size=args.size, cores=args.cores, gpus=args.gpus, queues=queues
+            )
+        )
         return 0
     temporary = None
     statedir = args.statedir
@@ -55,7 +65,7 @@ def _start(args: argparse.Namespace) -> int:
             temporary = statedir = tempfile.mkdtemp(prefix="fluxsdk-")
         else:
             statedir = str(default_statedir())
-    instance = Instance(statedir, size=args.size, cores=args.cores, gpus=args.gpus)
+    instance = Instance(statedir, size=args.size, cores=args.cores, gpus=args.gpus, queues=queues)
     try:
         if not cmd:
             print(uri_for(statedir), file=sys.stderr, flush=True)

@@ -15,7 +15,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--statedir", required=True)
     parser.add_argument("--size", type=int, default=1)
     parser.add_argument("--cores", type=int, default=None)
-    parser.add_argument("--gpus", type=int, default=0)
+    parser.add_argument("--gpus", type=int, default=None)
+    parser.add_argument("--queues", default="", help="comma-separated queue names")
     parser.add_argument("--ready-fd", type=int, default=None)
     parser.add_argument("--fork", action="store_true", help="detach: serve from a child process")
     parser.add_argument("command", nargs=argparse.REMAINDER)
@@ -27,7 +28,10 @@ def main(argv: list[str] | None = None) -> int:
     ready = os.fdopen(args.ready_fd, "w") if args.ready_fd is not None else None
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     try:
-        instance = Instance(args.statedir, size=args.size, cores=args.cores, gpus=args.gpus)
+        queues = [q for q in args.queues.split(",") if q]
+        instance = Instance(
+            args.statedir, size=args.size, cores=args.cores, gpus=args.gpus, queues=queues
+        )
         return instance.run(command or None, ready=ready)
     except InstanceError as exc:
         print(f"fluxsdk instance: {exc.strerror}", file=sys.stderr)

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import IO
 
 from fluxsdk._fluid import FluidGenerator
+from fluxsdk._uri import SOCKET_NAME, embedded_uri, socket_path
 from fluxsdk.errors import FluxSDKError
 from fluxsdk.instance._broker import Broker, Request, RequestError
 from fluxsdk.instance._job import State
@@ -35,7 +36,6 @@ __all__ = ["SOCKET_NAME", "Instance", "InstanceError", "uri_for"]
 
 log = logging.getLogger("fluxsdk.instance")
 
-SOCKET_NAME = "local.sock"
 # How long running jobs get to stop when the instance shuts down.
 SHUTDOWN_GRACE = 10.0
 
@@ -46,7 +46,7 @@ class InstanceError(FluxSDKError, OSError):
 
 def uri_for(statedir: str | os.PathLike[str]) -> str:
     """The URI of the instance whose state lives in ``statedir``."""
-    return "fluxsdk://" + str(Path(statedir).resolve())
+    return embedded_uri(statedir)
 
 
 def _prepare_statedir(statedir: Path) -> None:
@@ -68,13 +68,20 @@ class Instance:
         *,
         size: int = 1,
         cores: int | None = None,
-        gpus: int = 0,
+        gpus: int | None = None,
+        queues: Sequence[str] = (),
     ) -> None:
+        """An instance over ``size`` nodes of ``cores`` cores (default: this machine's
+        CPUs) and ``gpus`` GPUs (default: the NVIDIA GPUs found here), with named
+        ``queues`` (default: none; the first is the default queue)."""
         if size < 1:
             raise InstanceError(errno.EINVAL, f"size must be at least 1, got {size}")
         self.statedir = Path(statedir).resolve()
         self.uri = uri_for(self.statedir)
+        # Fail here, in the starting process, if the socket path is too long.
+        self.socket_path = socket_path(self.statedir)
         self.size, self.cores, self.gpus = size, cores, gpus
+        self.queues = tuple(queues)
         self._lockfile: IO[bytes] | None = None
         self._stopping = False
         self._exit_status = 0
@@ -107,10 +114,13 @@ class Instance:
                 epoch = time.time()
                 store.meta_set("epoch", epoch)
             fluid = FluidGenerator(0, epoch=epoch, after=store.last_jobid())
-            broker = Broker(loop, str(self.statedir / SOCKET_NAME), os.getuid())
+            broker = Broker(loop, self.socket_path, os.getuid())
             broker.add_pre_send_hook(store.commit)
+            store.on_write = broker.request_flush
             resources = Resources(self.size, self.cores, self.gpus)
-            manager = JobManager(loop, broker, store, resources, uri=self.uri, fluid=fluid)
+            manager = JobManager(
+                loop, broker, store, resources, uri=self.uri, fluid=fluid, queues=self.queues
+            )
             JobInfoService(broker, store, manager)
             self._register_misc(broker, manager, resources, loop)
             manager.restore()
@@ -232,7 +242,8 @@ def start_detached(
     *,
     size: int = 1,
     cores: int | None = None,
-    gpus: int = 0,
+    gpus: int | None = None,
+    queues: Sequence[str] = (),
     timeout: float = 30.0,
 ) -> str:
     """Start an instance in the background (its own session) and return its URI
@@ -240,22 +251,14 @@ def start_detached(
     statedir = Path(statedir).resolve()
     _prepare_statedir(statedir)
     read_fd, write_fd = os.pipe()
-    argv = [
-        sys.executable,
-        "-m",
-        "fluxsdk.instance",
-        "--statedir",
-        str(statedir),
-        "--size",
-        str(size),
-        "--gpus",
-        str(gpus),
-        "--ready-fd",
-        str(write_fd),
-        "--fork",
-    ]
+    argv = [sys.executable, "-m", "fluxsdk.instance", "--statedir", str(statedir)]
+    argv += ["--size", str(size), "--ready-fd", str(write_fd), "--fork"]
     if cores is not None:
         argv += ["--cores", str(cores)]
+    if gpus is not None:
+        argv += ["--gpus", str(gpus)]
+    if queues:
+        argv += ["--queues", ",".join(queues)]
     logfile = open(statedir / "instance.log", "ab")  # noqa: SIM115 - handed to the child
     try:
         proc = subprocess.Popen(

@@ -11,6 +11,8 @@ from typing import Any, Final
 
 import attrs
 
+from fluxsdk.idset import IDset
+
 __all__ = [
     "RESULT_NAMES",
     "STATE_NAMES",
@@ -112,6 +114,8 @@ class Job:
     waitable: bool = False
     dependencies: list[str] = attrs.field(factory=list)
     t_depend: float | None = None
+    t_priority: float | None = None
+    t_sched: float | None = None
     t_run: float | None = None
     t_cleanup: float | None = None
     t_inactive: float | None = None
@@ -165,7 +169,7 @@ class Job:
             value = getattr(self, key)
             if value is not None:
                 out[key] = value
-        for key in ("t_depend", "t_run", "t_cleanup", "t_inactive"):
+        for key in ("t_depend", "t_priority", "t_sched", "t_run", "t_cleanup", "t_inactive"):
             value = getattr(self, key)
             if value is not None:
                 out[key] = value
@@ -173,21 +177,19 @@ class Job:
             out["dependencies"] = list(self.dependencies)
         if self.allocated:
             out["ranks"], out["nodelist"] = self.ranks, self.nodelist
-            if self.expiration:
-                out["expiration"] = self.expiration
+            out["nnodes"] = len(IDset(self.ranks)) if self.ranks else 0
+            out["expiration"] = self.expiration
         if self.annotations:
             out["annotations"] = self.annotations
         if self.status is None:
             del out["waitstatus"]
-        if self.exception_any or self.exception is not None:
-            out["exception_occurred"] = True
+        # Like flux's job-list, exceptions and results are reported once a job ends.
+        if self.state == State.INACTIVE:
+            out["exception_occurred"] = self.exception_any or self.exception is not None
             if self.exception is not None:
                 out["exception_type"] = self.exception["type"]
                 out["exception_severity"] = self.exception["severity"]
                 out["exception_note"] = self.exception.get("note", "")
-        else:
-            out["exception_occurred"] = False
-        if self.state == State.INACTIVE:
             out["result"] = self.result
             out["success"] = self.success
         return out

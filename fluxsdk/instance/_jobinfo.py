@@ -32,6 +32,8 @@ _LIST_ATTRS_ALL = (
     "priority",
     "t_submit",
     "t_depend",
+    "t_priority",
+    "t_sched",
     "t_run",
     "t_cleanup",
     "t_inactive",

@@ -20,7 +20,7 @@ import logging
 import os
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from fluxsdk._fluid import FluidGenerator
@@ -55,6 +55,8 @@ _SUBMIT_FLAGS = FLUX_JOB_PRE_SIGNED | FLUX_JOB_DEBUG | FLUX_JOB_WAITABLE | FLUX_
 
 # How many parsed jobspecs of pending jobs to keep in memory (the oldest go first).
 RECENT_JOBSPECS = 4096
+# How many distinct recently validated jobspecs to remember.
+VALIDATED_JOBSPECS = 32
 
 # After the first signal of a cancel, tasks get this long before SIGKILL (flux's kill-timeout).
 KILL_TIMEOUT = 5.0
@@ -81,8 +83,12 @@ class JobManager:
         *,
         uri: str,
         fluid: FluidGenerator,
+        queues: Sequence[str] = (),
     ) -> None:
         self.loop = loop
+        # Named queues (RFC 33); with none, jobs may not name one, as in flux.
+        # The first is the default for jobs that name none.
+        self.queues = tuple(queues)
         self.broker = broker
         self.store = store
         self.resources = resources
@@ -97,11 +103,16 @@ class JobManager:
         self._dependents: dict[int, list[tuple[int, str, str]]] = {}
         self._waiters: dict[int, list[Request]] = {}
         self._wait_any: list[Request] = []
+        # Waitable jobs that ended and were not waited for yet (like zombies), and
+        # how many waitable jobs exist in all: wait-any is O(1), not a scan.
+        self._zombies: dict[int, Job] = {}
+        self._waitable = 0
         self._schedule_pending = False
         self._pending_dependencies: dict[int, list[tuple[str, int | float]]] = {}
         # Full jobspecs of recently submitted jobs, so a job that starts soon after
         # submission needs no re-read and re-parse; bounded, the store has them all.
         self._recent_jobspecs: dict[int, dict[str, Any]] = {}
+        self._validated: dict[bytes, dict[str, Any]] = {}
         self.event_hooks: list[Callable[[Job, str, dict[str, Any] | None], None]] = []
         self.inactive_hooks: list[Callable[[Job], None]] = []
         for topic, handler in (
@@ -110,6 +121,7 @@ class JobManager:
             ("job-manager.kill", self._kill),
             ("job-manager.urgency", self._urgency),
             ("job-manager.wait", self._wait),
+            ("job-manager.memo", self._memo),
         ):
             broker.register(topic, handler)
 
@@ -130,26 +142,38 @@ class JobManager:
     @staticmethod
     def apply(job: Job, name: str, context: dict[str, Any], timestamp: float) -> None:
         """Update the job record for one event (no side effects: replay uses this)."""
+        # The t_* times are those flux's job-list reports: when each state began.
         if name == "validate":
-            job.state = State.DEPEND
+            job.state, job.t_depend = State.DEPEND, timestamp
         elif name == "dependency-add":
             job.dependencies.append(context["description"])
         elif name == "dependency-remove":
             if context["description"] in job.dependencies:
                 job.dependencies.remove(context["description"])
         elif name == "depend":
-            job.state, job.t_depend = State.PRIORITY, timestamp
+            job.state, job.t_priority = State.PRIORITY, timestamp
         elif name == "priority":
             job.priority = context["priority"]
             if job.state == State.PRIORITY:
-                job.state = State.SCHED
+                job.state, job.t_sched = State.SCHED, timestamp
         elif name == "urgency":
             job.urgency = context["urgency"]
+        elif name == "memo":
+            # As job-list shows memos: under annotations.user; null removes a key.
+            user = dict(job.annotations.get("user", {}))
+            for key, value in context.items():
+                if value is None:
+                    user.pop(key, None)
+                else:
+                    user[key] = value
+            job.annotations = {**job.annotations, "user": user}
+            if not user:
+                del job.annotations["user"]
         elif name == "alloc":
-            job.state, job.allocated = State.RUN, True
-            job.annotations = context.get("annotations", {}) or job.annotations
+            job.state, job.allocated, job.t_run = State.RUN, True, timestamp
+            job.annotations = {**job.annotations, **context.get("annotations", {})}
         elif name == "start":
-            job.started, job.t_run = True, timestamp
+            job.started = True
         elif name == "exception":
             job.exception_any = True
             if context.get("severity") == 0:
@@ -213,15 +237,19 @@ class JobManager:
             self.resources.check_feasible(job_request)
         except Unsatisfiable as exc:
             raise RequestError(errno.EINVAL, f"unsatisfiable request: {exc}") from None
+        queue = self._check_queue(jobspec)
         dependencies = self._check_dependencies(jobspec, userid)
         jobid = self.fluid.next()
         # Like flux's KVS copy, the stored jobspec leaves out the environment
         # (it stays in J, which exec reads).
         self.store.job_add(jobid, userid, signed, _redacted(jobspec))
         job = self._new_job(jobid, userid, urgency, flags, jobspec, job_request, time.time())
+        job.queue = queue
         job.waitable = bool(flags & FLUX_JOB_WAITABLE)
+        self._waitable += job.waitable
         self.jobs[jobid] = job
-        self._remember_jobspec(jobid, jobspec)
+        if urgency > 0:  # held jobs may wait for days: do not keep theirs in memory
+            self._remember_jobspec(jobid, jobspec)
         self._pending_dependencies[jobid] = dependencies
         self.post(
             job, "submit", {"userid": userid, "urgency": urgency, "flags": flags, "version": 1}
@@ -232,15 +260,38 @@ class JobManager:
         self.post(job, "validate")
         request.respond({"id": jobid})
 
+    def _check_queue(self, jobspec: dict[str, Any]) -> str | None:
+        """The job's queue: the one it names, or the default; flux's messages."""
+        name = jobspec["attributes"].get("system", {}).get("queue")
+        if name is None:
+            return self.queues[0] if self.queues else None
+        if name not in self.queues:
+            raise RequestError(errno.EINVAL, f"'{name}' is not a valid queue")
+        return str(name)
+
     def _remember_jobspec(self, jobid: int, jobspec: dict[str, Any]) -> None:
         if len(self._recent_jobspecs) >= RECENT_JOBSPECS:
             del self._recent_jobspecs[next(iter(self._recent_jobspecs))]
         self._recent_jobspecs[jobid] = jobspec
 
-    @staticmethod
-    def _validate(payload: bytes) -> dict[str, Any]:
+    def _validate(self, payload: bytes) -> dict[str, Any]:
         """Decode and validate a jobspec: EINVAL for bad JSON, EPERM for a jobspec
-        the validator rejects (flux-core's errnos)."""
+        the validator rejects (flux-core's errnos).
+
+        The same jobspec submitted again (``--cc``, bulk submission) is
+        validated once: the decoded document is shared, and never modified.
+        """
+        known = self._validated.get(payload)
+        if known is not None:
+            return known
+        doc = self._decode_and_check(payload)
+        if len(self._validated) >= VALIDATED_JOBSPECS:
+            del self._validated[next(iter(self._validated))]
+        self._validated[payload] = doc
+        return doc
+
+    @staticmethod
+    def _decode_and_check(payload: bytes) -> dict[str, Any]:
         try:
             doc = json.loads(payload.decode("utf-8"))
         except (UnicodeDecodeError, ValueError) as exc:
@@ -402,7 +453,7 @@ class JobManager:
             job.R = R
             self.store.job_set_R(jobid, json.dumps(R, separators=(",", ":")))
             summary = {"resource_summary": _resource_summary(allocation)}
-            job.annotations = {"sched": summary}
+            self._debug(job, "debug.alloc-request")
             self.post(job, "alloc", {"annotations": {"sched": summary}})
         self.broker.request_flush()
 
@@ -423,6 +474,7 @@ class JobManager:
         paths = {s: _template(output.get(s, {}).get("path"), job) for s in ("stdout", "stderr")}
         stdin = options.get("input", {}).get("stdin", {}).get("path")
         unbuffered = output.get("stdout", {}).get("buffer", {}).get("type") == "none"
+        self._debug(job, "debug.start-request")
         execution = JobExec(
             self.loop,
             jobspec["tasks"][0]["command"],
@@ -580,7 +632,13 @@ class JobManager:
         if execution is not None:
             execution.kill(signum)
 
+    def _debug(self, job: Job, name: str) -> None:
+        """Job manager debugging events, for jobs submitted with the debug flag."""
+        if job.flags & FLUX_JOB_DEBUG:
+            self.post(job, name)
+
     def _free(self, job: Job) -> None:
+        self._debug(job, "debug.free-request")
         allocation = self._allocations.pop(job.id, None)
         if allocation is not None:
             self.resources.free(allocation)
@@ -596,8 +654,11 @@ class JobManager:
             self._timers.pop(key).cancel()
         for request in self._waiters.pop(job.id, []):
             self._answer_wait(request, job)
-        if job.waitable and not self._waiters.get(job.id) and self._wait_any:
-            self._answer_wait(self._wait_any.pop(0), job)
+        if job.waitable:
+            if self._wait_any:
+                self._answer_wait(self._wait_any.pop(0), job)
+            else:
+                self._zombies[job.id] = job
         for hook in self.inactive_hooks:
             hook(job)
         self.store.forget(job.id)
@@ -689,16 +750,21 @@ class JobManager:
                     self.scheduler.dequeue(job.id)
         request.respond({"old_urgency": old})
 
+    def _memo(self, request: Request) -> None:
+        job = self._lookup(request, inactive=(errno.ENOENT, "job is inactive"))
+        memo = request.payload_get("memo", dict)
+        self.post(job, "memo", memo)
+        request.respond(None)
+
     def _wait(self, request: Request) -> None:
         jobid = request.payload_get("id", int)
         if jobid == FLUX_JOBID_ANY:
-            for job in self.jobs.values():
-                if job.waitable and job.state == State.INACTIVE:
-                    self._answer_wait(request, job)
-                    return
-            if not any(j.waitable for j in self.jobs.values()):
+            if self._zombies:
+                self._answer_wait(request, next(iter(self._zombies.values())))
+            elif self._waitable - len(self._wait_any) <= 0:
                 raise RequestError(errno.ECHILD, "there are no more waitable jobs")
-            self._wait_any.append(request)
+            else:
+                self._wait_any.append(request)
             return
         no_wait = (errno.ECHILD, "invalid job id, or job may be inactive and not waitable")
         job = self._lookup(request, unknown=no_wait)
@@ -713,7 +779,10 @@ class JobManager:
 
     def _answer_wait(self, request: Request, job: Job) -> None:
         # A waitable job's result is reaped by the first wait, like a zombie.
-        job.waitable = False
+        if job.waitable:
+            job.waitable = False
+            self._waitable -= 1
+            self._zombies.pop(job.id, None)
         errstr = "" if job.success else _wait_errstr(job)
         request.respond({"id": job.id, "success": job.success, "errstr": errstr})
 
@@ -738,9 +807,15 @@ class JobManager:
                 submit.timestamp,
             )
             job.waitable = bool(ctx["flags"] & FLUX_JOB_WAITABLE)
+            if job.queue is None and self.queues:
+                job.queue = self.queues[0]
             for entry in entries:
                 self.apply(job, entry.name, entry.context, entry.timestamp)
             self.jobs[jobid] = job
+            if job.waitable:
+                self._waitable += 1
+                if job.state == State.INACTIVE:
+                    self._zombies[jobid] = job
             if job.state == State.INACTIVE:
                 continue
             self.post(job, "flux-restart")

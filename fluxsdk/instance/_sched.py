@@ -9,6 +9,7 @@ its place, and up to ``BACKFILL_DEPTH`` jobs behind it may start if they fit.
 from __future__ import annotations
 
 import bisect
+import os
 import socket
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -61,16 +62,24 @@ class Allocation:
         return sorted(self.cores)
 
 
+def detect_gpus() -> int:
+    """How many NVIDIA GPUs this machine has (0 where the driver shows none)."""
+    try:
+        return len(os.listdir("/proc/driver/nvidia/gpus"))
+    except OSError:
+        return 0
+
+
 class Resources:
     """The instance's nodes and the R (RFC 20) documents that describe them."""
 
-    def __init__(self, size: int = 1, cores: int | None = None, gpus: int = 0) -> None:
-        import os
-
+    def __init__(self, size: int = 1, cores: int | None = None, gpus: int | None = None) -> None:
         cpus = sorted(os.sched_getaffinity(0))
         if cores is not None:
             # More cores than CPUs is allowed: they share CPUs round-robin.
             cpus = [cpus[i % len(cpus)] for i in range(cores)]
+        if gpus is None:
+            gpus = detect_gpus()
         hostname = socket.gethostname()
         self.nodes = [Node(rank, hostname, list(cpus), list(range(gpus))) for rank in range(size)]
 

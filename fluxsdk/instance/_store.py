@@ -72,6 +72,8 @@ class Store:
         self._unpublished: list[tuple[int, str, str]] = []
         self._after_commit: list[Callable[[], None]] = []
         self._watchers: dict[tuple[int, str], list[Watcher]] = defaultdict(list)
+        # Called on every write, so the owner can schedule a durability point.
+        self.on_write: Callable[[], None] = lambda: None
 
     # -- transactions --------------------------------------------------------------
 
@@ -105,18 +107,15 @@ class Store:
         if self._in_txn:
             self._db.execute("COMMIT")
             self._in_txn = False
-        while self._unpublished or self._after_commit:
-            unpublished, self._unpublished = self._unpublished, []
-            for jobid, path, entry in unpublished:
-                for watcher in list(self._watchers.get((jobid, path), ())):
-                    watcher(entry)
-            callbacks, self._after_commit = self._after_commit, []
-            for callback in callbacks:
-                callback()
-            self._write_rows()
-            if self._in_txn:  # callbacks wrote more: commit that too before telling
-                self._db.execute("COMMIT")
-                self._in_txn = False
+        unpublished, self._unpublished = self._unpublished, []
+        for jobid, path, entry in unpublished:
+            for watcher in list(self._watchers.get((jobid, path), ())):
+                watcher(entry)
+        callbacks, self._after_commit = self._after_commit, []
+        for callback in callbacks:
+            callback()
+        # What the callbacks wrote waits for the next durability point, which
+        # they have asked for: one commit per loop turn, never two.
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` once the writes made so far are durable."""
@@ -129,7 +128,11 @@ class Store:
         )
 
     def close(self) -> None:
-        self.commit()
+        # After-commit work may write again; a few rounds settle it.
+        for _ in range(10):
+            self.commit()
+            if not self.dirty:
+                break
         self._db.close()
 
     # -- instance metadata ---------------------------------------------------------
@@ -150,9 +153,14 @@ class Store:
 
     def job_add(self, jobid: int, userid: int, signed: str, jobspec: str) -> None:
         self._new_jobs.append((_sql_id(jobid), userid, signed, jobspec))
+        self.on_write()
+        # A new job's eventlogs are empty: no need to ask the database later.
+        self._seq[(jobid, "eventlog")] = 0
+        self._seq[(jobid, "guest.output")] = 0
 
     def job_set_R(self, jobid: int, R: str | None) -> None:
         self._new_R.append((R, _sql_id(jobid)))
+        self.on_write()
 
     def last_jobid(self) -> int | None:
         """The largest job ID ever stored (IDs never repeat after a restart)."""
@@ -191,6 +199,7 @@ class Store:
         self._seq[key] = seq
         self._rows.append((_sql_id(jobid), path, seq, entry))
         self._unpublished.append((jobid, path, entry))
+        self.on_write()
 
     def _last_seq(self, jobid: int, path: str) -> int:
         self._write_rows()
@@ -212,7 +221,8 @@ class Store:
 
     def eventlog_exists(self, jobid: int, path: str) -> bool:
         key = (jobid, path)
-        return key in self._seq or self._last_seq(jobid, path) > 0
+        seq = self._seq.get(key)
+        return (seq if seq is not None else self._last_seq(jobid, path)) > 0
 
     def forget(self, jobid: int) -> None:
         """Drop the in-memory sequence cache of a finished job (the rows stay)."""
