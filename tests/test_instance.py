@@ -501,3 +501,21 @@ def test_restart_rearms_dependencies(tmp_path: Path) -> None:
         evs = names(h, child)
         assert "flux-restart" in evs and "dependency-remove" in evs
         assert evs[-1] == "clean" and "start" in evs
+
+
+def test_missing_cwd_is_a_start_failure(flux_handle: Flux, tmp_path: Path) -> None:
+    jobid = submit(flux_handle, cmd("true", cwd=str(tmp_path / "missing")))
+    evs = events(flux_handle, jobid)
+    exc = next(e for e in evs if e.name == "exception")
+    assert exc.context["type"] == "exec"
+    assert f"start failed: chdir {tmp_path / 'missing'}: No such file" in exc.context["note"]
+    assert next(e for e in evs if e.name == "finish").context["status"] == 1 << 8
+
+
+def test_command_found_on_the_jobs_path(flux_handle: Flux, tmp_path: Path) -> None:
+    tool = tmp_path / "mytool"
+    tool.write_text("#!/bin/sh\necho found me\n")
+    tool.chmod(0o755)
+    env = dict(os.environ, PATH=f"{tmp_path}:{os.environ['PATH']}")
+    jobid = submit(flux_handle, cmd("mytool", environment=env))
+    assert "found me\n" in [e.context.get("data") for e in output(flux_handle, jobid)]

@@ -1,21 +1,23 @@
 """Running a job's tasks: spawn, capture output, signal, reap.
 
-Each task is its own session (so a signal reaches the whole process group it
-starts), pinned to the CPUs the scheduler gave it: the broker pins its own
-thread to those CPUs around the spawn, and the child inherits the mask before
-it executes anything. Exits are noticed through pidfds, output through
+Tasks are started with ``posix_spawn``: each in its own session (so a signal
+reaches the whole process group it starts), in its working directory, pinned
+to the CPUs the scheduler gave it. The single-threaded broker lends the child
+its own cwd and CPU mask around the spawn, so the child has them before it
+executes anything. Exits are noticed through pidfds, output through
 non-blocking pipes, all on the broker's event loop; nothing blocks.
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import os
+import shutil
 import signal
-import subprocess
 from collections.abc import Callable, Mapping, Sequence
-from typing import IO, Any
+from typing import Any
 
 import attrs
 
@@ -25,6 +27,8 @@ log = logging.getLogger("fluxsdk.instance")
 
 _READ_SIZE = 65536
 _ALL_CPUS = frozenset(os.sched_getaffinity(0))
+# Where the broker returns after borrowing a task's working directory.
+_HOME_FD = os.open(".", os.O_RDONLY | os.O_DIRECTORY)
 
 OutputCallback = Callable[[int, str, bytes], None]
 EofCallback = Callable[[int, str], None]
@@ -62,11 +66,21 @@ class TaskPlan:
 @attrs.define(eq=False)
 class _Task:
     plan: TaskPlan
-    proc: subprocess.Popen[bytes]
+    pid: int
     pidfd: int
     open_streams: int
     status: int | None = None
     partial: dict[str, bytearray] = attrs.field(factory=dict)
+
+
+def _find_executable(name: str, env: Mapping[str, str]) -> str:
+    """Resolve a command as execvp would, with the job's PATH (not the broker's)."""
+    if "/" in name:
+        return name
+    found = shutil.which(name, path=env.get("PATH", os.defpath))
+    if found is None:
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), name)
+    return found
 
 
 class JobExec:
@@ -109,6 +123,7 @@ class JobExec:
         self._stderr_path = stderr_path
         self._unbuffered = unbuffered
         self._tasks: list[_Task] = []
+        self._executable: str | None = None
         self._remaining = 0
         self._finished = False
 
@@ -128,13 +143,15 @@ class JobExec:
                 self._tasks.append(self._spawn(plan, task_env(plan)))
             except OSError as exc:
                 self._remaining -= len(self._plans) - len(self._tasks)
-                note = (
-                    f"task {plan.rank} (host {self._hostname}): start failed: "
-                    f"{self._argv[0]}: {exc.strerror}"
-                )
-                status = (
-                    127 << 8 if isinstance(exc, (FileNotFoundError, PermissionError)) else 1 << 8
-                )
+                # A chdir failure names itself and exits 1; a command that cannot
+                # be found or run exits 127, as a shell's would.
+                if exc.strerror and exc.strerror.startswith("chdir "):
+                    what, status = exc.strerror, 1 << 8
+                else:
+                    what = f"{self._argv[0]}: {exc.strerror}"
+                    unrunnable = isinstance(exc, (FileNotFoundError, PermissionError))
+                    status = (127 if unrunnable else 1) << 8
+                note = f"task {plan.rank} (host {self._hostname}): start failed: {what}"
                 self.kill(signal.SIGKILL)
                 if not self._tasks:
                     self._finished = True
@@ -143,55 +160,60 @@ class JobExec:
     def _spawn(self, plan: TaskPlan, extra_env: Mapping[str, str]) -> _Task:
         env = dict(self._env)
         env.update(extra_env)
-        files: list[IO[Any]] = []
-        stdin: Any = subprocess.DEVNULL
-        stdout: Any = subprocess.PIPE
-        stderr: Any = subprocess.PIPE
+        if self._executable is None:
+            self._executable = _find_executable(self._argv[0], env)
+        actions: list[tuple[Any, ...]] = [
+            (os.POSIX_SPAWN_OPEN, 0, self._stdin_path or os.devnull, os.O_RDONLY, 0)
+        ]
+        pipes: dict[str, tuple[int, int]] = {}
+        append = os.O_WRONLY | os.O_CREAT | os.O_APPEND
+        for fd, stream, path in (
+            (1, "stdout", self._stdout_path),
+            (2, "stderr", self._stderr_path),
+        ):
+            if path is not None:
+                actions.append((os.POSIX_SPAWN_OPEN, fd, path, append, 0o666))
+            elif fd == 2 and self._stdout_path is not None:
+                actions.append((os.POSIX_SPAWN_DUP2, 1, 2))  # stderr follows stdout's file
+            else:
+                # os.pipe() fds are close-on-exec; only the dup2'ed copy reaches the task.
+                pipes[stream] = os.pipe()
+                actions.append((os.POSIX_SPAWN_DUP2, pipes[stream][1], fd))
+        # The broker is single-threaded: borrowing its cwd and CPU mask for the
+        # spawn is how the child gets them before it runs anything.
+        pin = set(plan.cpus) != _ALL_CPUS
         try:
-            if self._stdin_path is not None:
-                stdin = open(self._stdin_path, "rb")  # noqa: SIM115 - closed below
-                files.append(stdin)
-            if self._stdout_path is not None:
-                stdout = open(self._stdout_path, "ab")  # noqa: SIM115 - closed below
-                files.append(stdout)
-            if self._stderr_path is not None:
-                stderr = open(self._stderr_path, "ab")  # noqa: SIM115 - closed below
-                files.append(stderr)
-            elif self._stdout_path is not None:
-                stderr = subprocess.STDOUT
-            pin = set(plan.cpus) != _ALL_CPUS
+            if self._cwd is not None:
+                try:
+                    os.chdir(self._cwd)
+                except OSError as exc:
+                    raise OSError(exc.errno, f"chdir {self._cwd}: {exc.strerror}") from None
             if pin:
                 os.sched_setaffinity(0, plan.cpus)
-            try:
-                proc = subprocess.Popen(
-                    self._argv,
-                    env=env,
-                    cwd=self._cwd,
-                    stdin=stdin,
-                    stdout=stdout,
-                    stderr=stderr,
-                    start_new_session=True,
-                    close_fds=True,
-                )
-            finally:
-                if pin:
-                    os.sched_setaffinity(0, _ALL_CPUS)
+            pid = os.posix_spawn(
+                self._executable, self._argv, env, file_actions=actions, setsid=True
+            )
+        except OSError:
+            for read_end, write_end in pipes.values():
+                os.close(read_end)
+                os.close(write_end)
+            raise
         finally:
-            for file in files:
-                file.close()
-        pidfd = os.pidfd_open(proc.pid)
-        streams = [(s, p) for s, p in (("stdout", proc.stdout), ("stderr", proc.stderr)) if p]
-        task = _Task(plan, proc, pidfd, open_streams=len(streams))
-        for stream, pipe in streams:
-            fd = pipe.fileno()
-            os.set_blocking(fd, False)
+            if pin:
+                os.sched_setaffinity(0, _ALL_CPUS)
+            if self._cwd is not None:
+                os.fchdir(_HOME_FD)
+        pidfd = os.pidfd_open(pid)
+        task = _Task(plan, pid, pidfd, open_streams=len(pipes))
+        for stream, (read_end, write_end) in pipes.items():
+            os.close(write_end)
+            os.set_blocking(read_end, False)
             task.partial[stream] = bytearray()
-            self._loop.add_reader(fd, self._read, task, stream, pipe)
+            self._loop.add_reader(read_end, self._read, task, stream, read_end)
         self._loop.add_reader(pidfd, self._reap, task)
         return task
 
-    def _read(self, task: _Task, stream: str, pipe: IO[bytes]) -> None:
-        fd = pipe.fileno()
+    def _read(self, task: _Task, stream: str, fd: int) -> None:
         try:
             data = os.read(fd, _READ_SIZE)
         except BlockingIOError:
@@ -211,7 +233,7 @@ class JobExec:
                 del partial[:cut]
             return
         self._loop.remove_reader(fd)
-        pipe.close()
+        os.close(fd)
         if partial:
             self._on_output(rank, stream, bytes(partial))
             partial.clear()
@@ -221,16 +243,14 @@ class JobExec:
 
     def _reap(self, task: _Task) -> None:
         try:
-            pid, status = os.waitpid(task.proc.pid, os.WNOHANG)
+            pid, status = os.waitpid(task.pid, os.WNOHANG)
         except ChildProcessError:
-            pid, status = task.proc.pid, 0
+            pid, status = task.pid, 0
         if pid == 0:
             return
         self._loop.remove_reader(task.pidfd)
         os.close(task.pidfd)
         task.status = status
-        # Tell Popen the child is reaped, so it does not try again.
-        task.proc.returncode = os.waitstatus_to_exitcode(status)
         self._maybe_done(task)
 
     def _maybe_done(self, task: _Task) -> None:
@@ -251,7 +271,7 @@ class JobExec:
         for task in self._tasks:
             if task.status is None or task.open_streams:
                 try:
-                    os.killpg(task.proc.pid, signum)
+                    os.killpg(task.pid, signum)
                 except ProcessLookupError:
                     pass
                 except PermissionError:
