@@ -519,3 +519,57 @@ def test_command_found_on_the_jobs_path(flux_handle: Flux, tmp_path: Path) -> No
     env = dict(os.environ, PATH=f"{tmp_path}:{os.environ['PATH']}")
     jobid = submit(flux_handle, cmd("mytool", environment=env))
     assert "found me\n" in [e.context.get("data") for e in output(flux_handle, jobid)]
+
+
+def test_nested_instance_runs_its_initial_program(flux_handle: Flux) -> None:
+    """from_nest_command: the job is a nested instance whose program submits jobs to it."""
+    script = (
+        'echo "inside $FLUX_URI"; '
+        "fluxsdk run -n 2 -l sh -c 'echo nested $FLUX_TASK_RANK'; "
+        "fluxsdk resource"
+    )
+    js = JobspecV1.from_nest_command(
+        ["sh", "-c", script], num_slots=2, environment=dict(os.environ)
+    )
+    jobid = submit(flux_handle, js)
+    evs = events(flux_handle, jobid)
+    assert evs[-1].name == "clean"
+    assert next(e for e in evs if e.name == "finish").context["status"] == 0
+    memo = next(e for e in evs if e.name == "memo")
+    text = "".join(e.context.get("data", "") for e in output(flux_handle, jobid))
+    assert f"inside {memo.context['uri']}\n" in text
+    assert "0: nested 0\n" in text and "1: nested 1\n" in text
+    # The nested instance has exactly the two cores the job was given.
+    assert "   0      2     0" in text
+
+
+def test_batch_script_runs_in_a_nested_instance(flux_handle: Flux) -> None:
+    script = "#!/bin/sh\necho batch args: $@\nfluxsdk run echo from a nested job\n"
+    js = JobspecV1.from_batch_command(
+        script, "mybatch", args=["a", "b"], environment=dict(os.environ)
+    )
+    jobid = submit(flux_handle, js)
+    text = "".join(e.context.get("data", "") for e in output(flux_handle, jobid))
+    assert "batch args: a b\n" in text
+    assert "from a nested job\n" in text
+    info = flux_handle.rpc("job-list.list-id", {"id": jobid, "attrs": ["all"]}).get()["job"]
+    assert info["name"] == "mybatch" and info["result"] == 1
+
+
+def test_long_lived_nested_instance_takes_jobs_until_cancelled(flux_handle: Flux) -> None:
+    js = JobspecV1.from_nest_command([], num_slots=1, environment=dict(os.environ))
+    parent = submit(flux_handle, js)
+    memo = wait_for_event(flux_handle, parent, "memo")
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with Flux(memo.context["uri"]) as inner:
+                child = submit(inner, cmd("echo", "inner job"))
+                assert "inner job\n" in [e.context.get("data") for e in output(inner, child)]
+            break
+        except OSError:
+            assert time.monotonic() < deadline, "nested instance never came up"
+            time.sleep(0.05)
+    flux_handle.rpc("job-manager.raise", {"id": parent, "type": "cancel", "severity": 0}).get()
+    evs = names(flux_handle, parent)
+    assert evs[-1] == "clean"

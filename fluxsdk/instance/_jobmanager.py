@@ -38,6 +38,7 @@ from fluxsdk.instance._job import (
     priority_from_urgency,
 )
 from fluxsdk.instance._sched import Allocation, Resources, Scheduler, Unsatisfiable
+from fluxsdk.instance._shell import Launch, ShellError, prepare_launch
 from fluxsdk.instance._store import Store
 from fluxsdk.job._jobid import JobID, id_parse
 from fluxsdk.job._jobspec_rules import check_canonical, check_top_level, check_v1
@@ -113,6 +114,7 @@ class JobManager:
         # submission needs no re-read and re-parse; bounded, the store has them all.
         self._recent_jobspecs: dict[int, dict[str, Any]] = {}
         self._validated: dict[bytes, dict[str, Any]] = {}
+        self._launches: dict[int, Launch] = {}
         self.event_hooks: list[Callable[[Job, str, dict[str, Any] | None], None]] = []
         self.inactive_hooks: list[Callable[[Job], None]] = []
         for topic, handler in (
@@ -466,28 +468,28 @@ class JobManager:
         jobspec = self._recent_jobspecs.pop(job.id, None)
         if jobspec is None:
             jobspec = json.loads(unwrap_none(self.store.job_get(job.id, "J") or "")[0])
-        system = jobspec["attributes"].get("system", {})
-        options = system.get("shell", {}).get("options", {})
-        env = {k: v for k, v in system.get("environment", {}).items() if v is not None}
-        plans = self._plan_tasks(job, allocation)
-        output = options.get("output", {})
-        paths = {s: _template(output.get(s, {}).get("path"), job) for s in ("stdout", "stderr")}
-        stdin = options.get("input", {}).get("stdin", {}).get("path")
-        unbuffered = output.get("stdout", {}).get("buffer", {}).get("type") == "none"
+        try:
+            launch = prepare_launch(job, jobspec, allocation, self.resources)
+        except (ShellError, OSError) as exc:
+            self._start_failed(job, f"job shell: {exc}", 1 << 8)
+            return
+        self._launches[job.id] = launch
+        plans = launch.plans
+        paths = {"stdout": launch.stdout_path, "stderr": launch.stderr_path}
         self._debug(job, "debug.start-request")
         execution = JobExec(
             self.loop,
-            jobspec["tasks"][0]["command"],
-            env,
-            system.get("cwd"),
+            launch.argv,
+            launch.env,
+            launch.cwd,
             plans,
             on_output=lambda rank, stream, data: self._output(job, rank, stream, data),
             on_eof=lambda rank, stream: self._output_eof(job, rank, stream),
             on_exit=lambda status: self._finished(job, status),
-            stdin_path=stdin,
-            stdout_path=paths["stdout"],
-            stderr_path=paths["stderr"],
-            unbuffered=unbuffered,
+            stdin_path=launch.stdin_path,
+            stdout_path=launch.stdout_path,
+            stderr_path=launch.stderr_path,
+            unbuffered=launch.unbuffered,
             hostname=self.resources.nodes[allocation.ranks[0]].hostname,
         )
         self._execs[job.id] = execution
@@ -512,42 +514,23 @@ class JobManager:
         try:
             execution.start(task_env)
         except SpawnError as exc:
-            # As flux: the shell started, then reports the task failure.
-            self.post(job, "start")
-            self._log(job, exc.note)
-            self.post(
-                job,
-                "exception",
-                {"type": "exec", "severity": 0, "note": exc.note, "userid": self.owner},
-            )
-            if not execution.running:
-                self._execs.pop(job.id, None)
-                self._finished(job, exc.status)
+            self._start_failed(job, exc.note, exc.status, running=execution.running)
             return
         self.post(job, "start")
+        if launch.nested_uri is not None:
+            # Where the nested instance listens, as flux records it (memo "uri").
+            self.post(job, "memo", {"uri": launch.nested_uri})
 
-    def _plan_tasks(self, job: Job, allocation: Allocation) -> list[TaskPlan]:
-        """Place tasks on the allocated slots, rank order, filling each node in turn."""
-        request = job.request
-        slots: list[tuple[int, tuple[int, ...], tuple[int, ...]]] = []
-        for rank in allocation.ranks:
-            cores, gpus = allocation.cores[rank], allocation.gpus.get(rank, ())
-            node = self.resources.nodes[rank]
-            per = max(request.cores_per_slot, 1)
-            nslots = len(cores) // per if not allocation.exclusive else max(request.nslots, 1)
-            gper = request.gpus_per_slot
-            for s in range(nslots):
-                slot_cores = cores[s * per : (s + 1) * per] or cores
-                slot_gpus = gpus[s * gper : (s + 1) * gper] if gper else ()
-                slots.append((rank, tuple(node.cpus[c] for c in slot_cores), slot_gpus))
-        plans: list[TaskPlan] = []
-        local: dict[int, int] = {}
-        for task_rank in range(request.ntasks):
-            node_rank, cpus, gpus = slots[task_rank % len(slots)]
-            local_id = local.get(node_rank, 0)
-            local[node_rank] = local_id + 1
-            plans.append(TaskPlan(task_rank, node_rank, local_id, cpus, gpus))
-        return plans
+    def _start_failed(self, job: Job, note: str, status: int, running: bool = False) -> None:
+        """As flux: the shell started, then reports that the tasks could not."""
+        self.post(job, "start")
+        self._log(job, note)
+        self.post(
+            job, "exception", {"type": "exec", "severity": 0, "note": note, "userid": self.owner}
+        )
+        if not running:
+            self._execs.pop(job.id, None)
+            self._finished(job, status)
 
     def _output_header(self, job: Job, ntasks: int, paths: dict[str, str | None]) -> None:
         header = {
@@ -589,6 +572,9 @@ class JobManager:
 
     def _finished(self, job: Job, status: int) -> None:
         self._execs.pop(job.id, None)
+        launch = self._launches.pop(job.id, None)
+        if launch is not None:
+            launch.cleanup()
         if job.state in (State.RUN, State.CLEANUP) and job.status is None:
             self.post(job, "finish", {"status": status})
         self.broker.request_flush()
@@ -954,16 +940,4 @@ def _resource_summary(allocation: Allocation) -> str:
     return " ".join(
         f"rank{IDset(ranks).encode(IDSET_FLAG_BRACKETS | IDSET_FLAG_RANGE)}/{text}"
         for text, ranks in groups.items()
-    )
-
-
-def _template(path: str | None, job: Job) -> str | None:
-    """Expand the mustache templates flux allows in output paths."""
-    if path is None:
-        return None
-    jobid = JobID(job.id)
-    return (
-        path.replace("{{id}}", jobid.f58)
-        .replace("{{jobid}}", jobid.f58)
-        .replace("{{name}}", job.name)
     )

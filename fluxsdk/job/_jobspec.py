@@ -744,7 +744,7 @@ class JobspecV1(Jobspec):
         :param conf: configuration for the nested instance (sent as ``conf.json``).
         :param kwargs: the optional keywords of :meth:`from_command`.
         """
-        _check_command(command)
+        _check_command(command, allow_empty=True)  # a bare broker waits for work
         opts = list(broker_opts or ())
         if conf is not None:
             opts.append("-c{{tmpdir}}/conf.json")
@@ -766,12 +766,12 @@ class JobspecV1(Jobspec):
         return jobspec
 
 
-def _check_command(command: object) -> None:
+def _check_command(command: object, allow_empty: bool = False) -> None:
     if isinstance(command, (str, bytes)) or not isinstance(command, Sequence):
         raise JobspecTypeError(
             f"command must be a list of strings, got {type(command).__name__}", "tasks[0].command"
         )
-    if len(command) == 0:
+    if len(command) == 0 and not allow_empty:
         raise JobspecError("command must name a program, got an empty list", "tasks[0].command")
     for index, arg in enumerate(command):
         if not isinstance(arg, str):

@@ -1,0 +1,195 @@
+"""What Flux's job shell does before tasks run, for the embedded instance.
+
+From a job's jobspec and allocation this builds a :class:`Launch`: the
+command with its ``{{templates}}`` expanded, the task layout (one task per
+slot, or per node/core with the ``per-resource`` shell option), the job's
+temporary directory (``FLUX_JOB_TMPDIR``) holding the RFC 37 files of the
+jobspec (a batch script, a ``conf.json``), stdio paths, and, for
+``flux broker ...`` jobs (``from_nest_command`` / ``from_batch_command``), a
+nested fluxsdk instance in place of a Flux broker.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import stat
+import sys
+import tempfile
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from fluxsdk._uri import embedded_uri
+from fluxsdk.instance._exec import TaskPlan
+from fluxsdk.instance._job import Job
+from fluxsdk.instance._sched import Allocation, Resources
+from fluxsdk.job._jobid import JobID
+
+__all__ = ["Launch", "ShellError", "prepare_launch"]
+
+
+class ShellError(Exception):
+    """The job cannot be launched as its jobspec asks (the message says why)."""
+
+
+@attrs.frozen
+class Launch:
+    """Everything needed to start a job's tasks."""
+
+    argv: list[str]
+    env: dict[str, str]
+    cwd: str | None
+    plans: list[TaskPlan]
+    tmpdir: str
+    stdin_path: str | None
+    stdout_path: str | None
+    stderr_path: str | None
+    unbuffered: bool
+    nested_uri: str | None
+
+    def cleanup(self) -> None:
+        """Remove the job's temporary directory (and a nested instance's state)."""
+        shutil.rmtree(self.tmpdir, ignore_errors=True)
+
+
+def prepare_launch(
+    job: Job, jobspec: Mapping[str, Any], allocation: Allocation, resources: Resources
+) -> Launch:
+    """Lay out a job's tasks and its temporary directory.
+
+    :raises ShellError: a file of the jobspec cannot be staged.
+    """
+    system = jobspec["attributes"].get("system", {})
+    options = system.get("shell", {}).get("options", {})
+    env = {k: v for k, v in system.get("environment", {}).items() if v is not None}
+    tmpdir = tempfile.mkdtemp(prefix=f"fluxsdk-{JobID(job.id).f58plain}-")
+    try:
+        _stage_files(tmpdir, system.get("files", {}))
+        plans = _plan_tasks(job, allocation, resources, options.get("per-resource"))
+        values = {
+            "tmpdir": tmpdir,
+            "id": JobID(job.id).f58,
+            "jobid": JobID(job.id).f58,
+            "name": job.name,
+            "size": str(len(plans)),
+            "nnodes": str(len(allocation.ranks)),
+        }
+        argv = [_expand(arg, values) for arg in jobspec["tasks"][0]["command"]]
+        nested_uri = None
+        if argv[:2] == ["flux", "broker"]:
+            argv, plans, nested_uri = _nested_instance(argv[2:], plans, allocation, tmpdir)
+    except BaseException:
+        shutil.rmtree(tmpdir, ignore_errors=True)
+        raise
+    env["FLUX_JOB_TMPDIR"] = tmpdir
+    output = options.get("output", {})
+    paths = {s: output.get(s, {}).get("path") for s in ("stdout", "stderr")}
+    stdin = options.get("input", {}).get("stdin", {}).get("path")
+    return Launch(
+        argv=argv,
+        env=env,
+        cwd=system.get("cwd"),
+        plans=plans,
+        tmpdir=tmpdir,
+        stdin_path=stdin,
+        stdout_path=_expand(paths["stdout"], values) if paths["stdout"] else None,
+        stderr_path=_expand(paths["stderr"], values) if paths["stderr"] else None,
+        unbuffered=output.get("stdout", {}).get("buffer", {}).get("type") == "none",
+        nested_uri=nested_uri,
+    )
+
+
+def _expand(text: str, values: Mapping[str, str]) -> str:
+    """Expand the mustache templates Flux's shell knows (``{{tmpdir}}``, ``{{id}}``, ...)."""
+    if "{{" not in text:
+        return text
+    for key, value in values.items():
+        text = text.replace("{{" + key + "}}", value)
+    return text
+
+
+def _stage_files(tmpdir: str, files: Mapping[str, Any]) -> None:
+    """Write the jobspec's RFC 37 files into the job's temporary directory."""
+    for name, ref in files.items():
+        path = os.path.normpath(os.path.join(tmpdir, name))
+        if not path.startswith(tmpdir + os.sep):
+            raise ShellError(f"file {name!r} would be written outside the job's directory")
+        data = ref.get("data")
+        if isinstance(data, (dict, list)):
+            content = json.dumps(data).encode()
+        elif ref.get("encoding") == "base64":
+            content = base64.b64decode(data or "")
+        else:
+            content = str(data or "").encode()
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(content)
+        os.chmod(path, stat.S_IMODE(int(ref.get("mode", 0o600))))
+
+
+def _plan_tasks(
+    job: Job, allocation: Allocation, resources: Resources, per_resource: Any
+) -> list[TaskPlan]:
+    """Place tasks: one per slot (rank order, filling each node in turn), or
+    ``count`` per node or per core with the ``per-resource`` shell option."""
+    request = job.request
+    plans: list[TaskPlan] = []
+    if isinstance(per_resource, Mapping) and per_resource.get("type") in ("node", "core"):
+        count = int(per_resource.get("count", 1))
+        for rank in allocation.ranks:
+            node = resources.nodes[rank]
+            cores, gpus = allocation.cores[rank], allocation.gpus.get(rank, ())
+            units = [cores] if per_resource["type"] == "node" else [(c,) for c in cores]
+            for local_id, unit in enumerate(u for u in units for _ in range(count)):
+                cpus = tuple(node.cpus[c] for c in unit)
+                plans.append(TaskPlan(len(plans), rank, local_id, cpus, gpus))
+        return plans
+    slots: list[tuple[int, tuple[int, ...], tuple[int, ...]]] = []
+    for rank in allocation.ranks:
+        cores, gpus = allocation.cores[rank], allocation.gpus.get(rank, ())
+        node = resources.nodes[rank]
+        per = max(request.cores_per_slot, 1)
+        nslots = len(cores) // per if not allocation.exclusive else max(request.nslots, 1)
+        gper = request.gpus_per_slot
+        for s in range(nslots):
+            slot_cores = cores[s * per : (s + 1) * per] or cores
+            slot_gpus = gpus[s * gper : (s + 1) * gper] if gper else ()
+            slots.append((rank, tuple(node.cpus[c] for c in slot_cores), slot_gpus))
+    local: dict[int, int] = {}
+    for task_rank in range(request.ntasks):
+        node_rank, cpus, gpus = slots[task_rank % len(slots)]
+        local_id = local.get(node_rank, 0)
+        local[node_rank] = local_id + 1
+        plans.append(TaskPlan(task_rank, node_rank, local_id, cpus, gpus))
+    return plans
+
+
+def _nested_instance(
+    broker_args: list[str], plans: list[TaskPlan], allocation: Allocation, tmpdir: str
+) -> tuple[list[str], list[TaskPlan], str]:
+    """Replace ``flux broker [OPTIONS] [CMD...]`` with a nested fluxsdk instance.
+
+    One instance serves the whole allocation (its nodes become the nested
+    instance's nodes), so a single task runs it, on the first node, with every
+    CPU the job was given there. Broker options are Flux's and do not apply.
+    """
+    command = list(broker_args)
+    while command and command[0].startswith("-"):
+        if command.pop(0) == "--":
+            break
+    first = allocation.ranks[0]
+    cores = len(allocation.cores[first])
+    gpus = len(allocation.gpus.get(first, ()))
+    statedir = os.path.join(tmpdir, "instance")
+    argv = [sys.executable, "-m", "fluxsdk.instance", "--statedir", statedir]
+    argv += ["--size", str(len(allocation.ranks)), "--cores", str(cores), "--gpus", str(gpus)]
+    if command:
+        argv += ["--", *command]
+    cpus = tuple(sorted({cpu for plan in plans if plan.node_rank == first for cpu in plan.cpus}))
+    gpu_ids = allocation.gpus.get(first, ())
+    return argv, [TaskPlan(0, first, 0, cpus, gpu_ids)], embedded_uri(statedir)
