@@ -573,3 +573,39 @@ def test_long_lived_nested_instance_takes_jobs_until_cancelled(flux_handle: Flux
     flux_handle.rpc("job-manager.raise", {"id": parent, "type": "cancel", "severity": 0}).get()
     evs = names(flux_handle, parent)
     assert evs[-1] == "clean"
+
+
+def test_crash_restart_ends_running_jobs_and_their_leftover_tasks(tmp_path: Path) -> None:
+    """Rule for running jobs after a crash: never rerun; end them (exit 137) and stop
+    any of their processes that outlived the old instance."""
+    statedir = tmp_path / "inst"
+    pidfile = tmp_path / "task.pid"
+    with instance_running(statedir, cores=1) as uri:
+        with Flux(uri) as h:
+            jobid = submit(h, cmd("sh", "-c", f"echo started; echo $$ > {pidfile}; exec sleep 60"))
+            wait_for_event(h, jobid, "start")
+            broker = int(h.rpc("broker.getattr", {"name": "broker.pid"}).get()["value"])
+        deadline = time.monotonic() + 10
+        while not pidfile.exists() or not pidfile.read_text().strip():
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        task = int(pidfile.read_text())
+        os.kill(broker, signal.SIGKILL)  # a crash: no shutdown, the task lives on
+        while _alive(broker):
+            time.sleep(0.01)
+        assert _alive(task)
+        from fluxsdk.instance import start_detached
+
+        start_detached(statedir, cores=1)  # the restart; the block's exit stops it
+        with Flux(uri) as h:
+            evs = events(h, jobid)
+    names_ = [e.name for e in evs]
+    assert names_[names_.index("start") + 1 :] == [
+        "flux-restart", "exception", "finish", "release", "free", "clean"
+    ]  # fmt: skip
+    assert next(e for e in evs if e.name == "exception").context["type"] == "restart"
+    assert next(e for e in evs if e.name == "finish").context["status"] == 137 << 8
+    deadline = time.monotonic() + 10
+    while _alive(task):
+        assert time.monotonic() < deadline, "the leftover task was not stopped"
+        time.sleep(0.01)

@@ -108,9 +108,11 @@ class JobExec:
         stderr_path: str | None = None,
         unbuffered: bool = False,
         hostname: str = "localhost",
+        on_spawn: Callable[[int, int], None] | None = None,
     ) -> None:
         self._loop = loop
         self._hostname = hostname
+        self._on_spawn = on_spawn
         self._argv = list(argv)
         self._env = env
         self._cwd = cwd
@@ -204,6 +206,8 @@ class JobExec:
             if self._cwd is not None:
                 os.fchdir(_HOME_FD)
         pidfd = os.pidfd_open(pid)
+        if self._on_spawn is not None:
+            self._on_spawn(plan.rank, pid)
         task = _Task(plan, pid, pidfd, open_streams=len(pipes))
         for stream, (read_end, write_end) in pipes.items():
             os.close(write_end)

@@ -13,6 +13,7 @@ Serves ``job-ingest.submit`` and ``job-manager.raise|kill|urgency|wait``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import functools
 import json
@@ -491,6 +492,7 @@ class JobManager:
             stderr_path=launch.stderr_path,
             unbuffered=launch.unbuffered,
             hostname=self.resources.nodes[allocation.ranks[0]].hostname,
+            on_spawn=lambda rank, pid: self._record_task(job, pid),
         )
         self._execs[job.id] = execution
         self._output_header(job, len(plans), paths)
@@ -520,6 +522,12 @@ class JobManager:
         if launch.nested_uri is not None:
             # Where the nested instance listens, as flux records it (memo "uri").
             self.post(job, "memo", {"uri": launch.nested_uri})
+
+    def _record_task(self, job: Job, pid: int) -> None:
+        """Remember each task's process, so a restarted instance can stop leftovers."""
+        starttime = _process_starttime(pid)
+        if starttime is not None:
+            self.store.task_add(job.id, pid, starttime)
 
     def _start_failed(self, job: Job, note: str, status: int, running: bool = False) -> None:
         """As flux: the shell started, then reports that the tasks could not."""
@@ -811,6 +819,11 @@ class JobManager:
         """Pending jobs are queued again; running jobs lost their tasks with the old
         instance, so they end with a ``restart`` exception (nothing is rerun twice)."""
         if job.state in (State.RUN, State.CLEANUP) or job.allocated:
+            # Tasks that outlived the old instance are stopped: nothing runs unowned.
+            for pid, starttime in self.store.tasks(job.id):
+                if _process_starttime(pid) == starttime:
+                    with contextlib.suppress(ProcessLookupError, PermissionError):
+                        os.killpg(pid, signal.SIGKILL)
             if job.state == State.RUN:
                 self.post(
                     job,
@@ -819,6 +832,7 @@ class JobManager:
                         "type": "restart",
                         "severity": 0,
                         "note": "job was running when the instance stopped",
+                        "userid": self.owner,
                     },
                 )
             if job.status is None and job.started:
@@ -867,6 +881,16 @@ class JobManager:
             target = self.jobs.get(target_id)
             if target is not None and target.state == State.INACTIVE:
                 self._resolve_dependents(target)
+
+
+def _process_starttime(pid: int) -> int | None:
+    """A process's start time (clock ticks after boot), or None if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            # Field 22, counted after the parenthesised command name.
+            return int(stat.read().rsplit(b")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def _satisfied(kind: str, target: Job) -> bool:

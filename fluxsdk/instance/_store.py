@@ -31,6 +31,12 @@ CREATE TABLE IF NOT EXISTS jobs (
     jobspec TEXT NOT NULL,
     R TEXT
 );
+CREATE TABLE IF NOT EXISTS tasks (
+    jobid INTEGER NOT NULL,
+    pid INTEGER NOT NULL,
+    starttime INTEGER NOT NULL,
+    PRIMARY KEY (jobid, pid)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS eventlogs (
     jobid INTEGER NOT NULL,
     path TEXT NOT NULL,
@@ -68,6 +74,7 @@ class Store:
         self._rows: list[tuple[int, str, int, str]] = []
         self._new_jobs: list[tuple[int, int, str, str]] = []
         self._new_R: list[tuple[str | None, int]] = []
+        self._new_tasks: list[tuple[int, int, int]] = []
         self._seq: dict[tuple[int, str], int] = {}
         self._unpublished: list[tuple[int, str, str]] = []
         self._after_commit: list[Callable[[], None]] = []
@@ -100,6 +107,13 @@ class Store:
             self._begin()
             self._db.executemany("UPDATE jobs SET R = ? WHERE id = ?", self._new_R)
             self._new_R.clear()
+        if self._new_tasks:
+            self._begin()
+            self._db.executemany(
+                "INSERT OR REPLACE INTO tasks (jobid, pid, starttime) VALUES (?, ?, ?)",
+                self._new_tasks,
+            )
+            self._new_tasks.clear()
 
     def commit(self) -> None:
         """Make every write durable, then tell watchers and run after-commit work."""
@@ -124,7 +138,12 @@ class Store:
     @property
     def dirty(self) -> bool:
         return self._in_txn or bool(
-            self._rows or self._new_jobs or self._new_R or self._unpublished or self._after_commit
+            self._rows
+            or self._new_jobs
+            or self._new_R
+            or self._new_tasks
+            or self._unpublished
+            or self._after_commit
         )
 
     def close(self) -> None:
@@ -161,6 +180,19 @@ class Store:
     def job_set_R(self, jobid: int, R: str | None) -> None:
         self._new_R.append((R, _sql_id(jobid)))
         self.on_write()
+
+    def task_add(self, jobid: int, pid: int, starttime: int) -> None:
+        """Remember a task's process (its start time tells it from a reused pid)."""
+        self._new_tasks.append((_sql_id(jobid), pid, starttime))
+        self.on_write()
+
+    def tasks(self, jobid: int) -> list[tuple[int, int]]:
+        """The ``(pid, starttime)`` of every task a job started."""
+        self._write_rows()
+        rows = self._db.execute(
+            "SELECT pid, starttime FROM tasks WHERE jobid = ?", (_sql_id(jobid),)
+        ).fetchall()
+        return [(int(pid), int(start)) for pid, start in rows]
 
     def last_jobid(self) -> int | None:
         """The largest job ID ever stored (IDs never repeat after a restart)."""
