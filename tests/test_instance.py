@@ -6,7 +6,11 @@ import base64
 import errno
 import json
 import os
+import shutil
 import signal
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -609,3 +613,89 @@ def test_crash_restart_ends_running_jobs_and_their_leftover_tasks(tmp_path: Path
     while _alive(task):
         assert time.monotonic() < deadline, "the leftover task was not stopped"
         time.sleep(0.01)
+
+
+def test_flux_without_uri_starts_the_default_instance(tmp_path: Path) -> None:
+    """Flux() with no URI and no FLUX_URI starts the per-user instance in the background."""
+    statedir = tmp_path / "default"
+    script = (
+        "import fluxsdk, fluxsdk.job as job\n"
+        "h = fluxsdk.Flux()\n"
+        "jobid = job.submit(h, job.JobspecV1.from_command(['echo', 'default']))\n"
+        "print(job.job_output(h, jobid).stdout, end='')\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "FLUX_URI"}
+    env["FLUXSDK_STATEDIR"] = str(statedir)
+
+    try:
+        proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                              text=True, timeout=60, check=False)  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout == "default\n"
+        assert (statedir / "local.sock").exists()
+    finally:
+        from fluxsdk._control import shutdown
+        from fluxsdk.instance import is_running, uri_for
+
+        if is_running(statedir):
+            shutdown(uri_for(statedir))
+
+
+def test_only_the_owner_can_reach_the_instance(fluxsdk_uri: str) -> None:
+    from fluxsdk._uri import embedded_directory
+
+    statedir = Path(embedded_directory(fluxsdk_uri))
+    assert statedir.stat().st_mode & 0o777 == 0o700
+    assert (statedir / "local.sock").stat().st_mode & 0o777 == 0o600
+    if os.getuid() != 0:
+        pytest.skip("needs root to try connecting as another user")
+
+    probe = (
+        "import os, socket, sys\n"
+        "os.setgid(65534); os.setuid(65534)\n"
+        "s = socket.socket(socket.AF_UNIX)\n"
+        "try:\n"
+        f"    s.connect({str(statedir / 'local.sock')!r})\n"
+        "except OSError as e:\n"
+        "    print('refused', e.errno); sys.exit(0)\n"
+        "print('connected'); s.settimeout(5); print(s.recv(1) == b'')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          timeout=30, check=False)  # fmt: skip
+    assert proc.stdout.startswith("refused"), proc.stdout + proc.stderr
+
+
+def test_peer_uid_is_checked_even_if_the_socket_is_opened_up() -> None:
+    """Defence in depth: with the directory and socket made world-accessible by
+    mistake, the instance still hangs up on any user but its owner."""
+    if os.getuid() != 0:
+        pytest.skip("needs root to try connecting as another user")
+
+    # pytest's temporary directories are private to their owner; this one is not.
+    base = Path(tempfile.mkdtemp(prefix="fluxsdk-open-", dir="/tmp"))
+    statedir = base / "inst"
+    try:
+        _probe_as_nobody(base, statedir)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _probe_as_nobody(base: Path, statedir: Path) -> None:
+
+    with instance_running(statedir) as uri:
+        base.chmod(0o755)
+        statedir.chmod(0o755)
+        (statedir / "local.sock").chmod(0o666)
+        probe = (
+            "import os, socket\n"
+            "os.setgid(65534); os.setuid(65534)\n"
+            "s = socket.socket(socket.AF_UNIX)\n"
+            f"s.connect({str(statedir / 'local.sock')!r})\n"
+            "s.settimeout(10)\n"
+            "print('closed' if s.recv(1) == b'' else 'open')\n"
+        )
+        proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                              timeout=30, check=False)  # fmt: skip
+        assert proc.stdout.strip() == "closed", proc.stdout + proc.stderr
+        with Flux(uri) as h:  # the owner still gets in
+            assert names(h, submit(h, cmd("true")))[-1] == "clean"
