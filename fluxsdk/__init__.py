@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from fluxsdk.core import Flux
 from fluxsdk.errors import FluxSDKError
+from fluxsdk.hooks import hookimpl, hookspec
 
-__all__ = ["Flux", "FluxSDKError", "__version__"]
+__all__ = ["Flux", "FluxSDKError", "__version__", "hookimpl", "hookspec"]
 
 __version__ = "0.1.0"

@@ -16,6 +16,27 @@ type), so scripts ported from the Flux bindings keep working unchanged::
     │   ├── InvalidEventlogError            a line that is no RFC 18 entry
     │   └── InvalidDependencyError          a string that is no RFC 26 dependency
     └── FluidExhaustedError (RuntimeError)  a FLUID generator ran out of IDs
+
+Each layer defines the errors of its own job under the same root (see their
+modules); every one that carries an errno is also an ``OSError``::
+
+    FluxSDKError
+    ├── InvalidInputError
+    │   ├── fluxsdk._uri.InvalidURIError            a URI fluxsdk cannot open
+    │   ├── fluxsdk.core.InvalidPayloadError        a payload that is not JSON
+    │   ├── fluxsdk._sign.SignatureError            a malformed signed request
+    │   └── fluxsdk.hooks.JobspecRejectedError      a validator plugin said no (also OSError EPERM)
+    ├── fluxsdk.core.ConnectError (OSError)         the instance cannot be reached
+    ├── fluxsdk.core.ConnectionLostError (ConnectionResetError)
+    ├── fluxsdk.core.ConnectorUnavailableError (OSError)  no connector for the URI
+    ├── fluxsdk.core.DefaultInstanceUnavailableError (OSError)
+    ├── fluxsdk._uri.SocketPathTooLongError (OSError ENAMETOOLONG)
+    ├── fluxsdk.instance.InstanceError (OSError)    an instance cannot start or stop
+    ├── fluxsdk.hooks.PluginError (OSError)         a plugin cannot be loaded
+    ├── fluxsdk.job.JobException                    a job's fatal exception event
+    └── fluxsdk.model: MissingJobException, MissingTaskException, MissingPoolException
+        (FileNotFoundError), UnauthorizedException (PermissionError), MaxJobException,
+        PoolNotReadyException (TimeoutError), BulkSubmitError
 """
 
 from __future__ import annotations

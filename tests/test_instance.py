@@ -699,3 +699,21 @@ def _probe_as_nobody(base: Path, statedir: Path) -> None:
         assert proc.stdout.strip() == "closed", proc.stdout + proc.stderr
         with Flux(uri) as h:  # the owner still gets in
             assert names(h, submit(h, cmd("true")))[-1] == "clean"
+
+
+def test_purge_id(flux_handle: Flux) -> None:
+    held = submit(flux_handle, cmd("true"), urgency=0)
+    with pytest.raises(OSError, match="cannot purge active job") as info:
+        flux_handle.rpc("job-manager.purge-id", {"id": held, "force": 1}).get()
+    assert info.value.errno == errno.EINVAL
+    flux_handle.rpc("job-manager.raise", {"id": held, "type": "cancel", "severity": 0}).get()
+    wait_for_event(flux_handle, held, "clean")
+    assert flux_handle.rpc("job-manager.purge-id", {"id": held, "force": 0}).get() == {"count": 1}
+    assert flux_handle.rpc("job-manager.purge-id", {"id": held, "force": 1}).get() == {"count": 1}
+    for topic, payload in (
+        ("job-list.list-id", {"id": held, "attrs": ["all"]}),
+        ("job-info.lookup", {"id": held, "keys": ["eventlog"], "flags": 0}),
+        ("job-manager.purge-id", {"id": held, "force": 1}),
+    ):
+        with pytest.raises(FileNotFoundError):
+            flux_handle.rpc(topic, payload).get()

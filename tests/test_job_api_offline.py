@@ -939,7 +939,9 @@ def test_result_malformed_finish_is_eproto(h: Flux, script: Script) -> None:
 def test_wait(h: Flux, script: Script) -> None:
     status = job.wait(h)
     assert status == JobWaitResult(77, False, WaitErrorString("task(s) exited with exit code 1"))
-    assert topics(script, "job-manager.wait") == [{"id": FLUX_JOBID_ANY}]
+    # As libjob sends it: jansson integers are signed, so ANY (2**64-1) travels as -1.
+    assert topics(script, "job-manager.wait") == [{"id": -1}]
+    assert FLUX_JOBID_ANY == 2**64 - 1
     jobid, success, errstr = job.wait_async(h, 77).get_status()
     assert (jobid, success, errstr) == (77, False, status.errstr)
 

@@ -17,13 +17,14 @@ __all__ = ["main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from fluxsdk.cli import _inspect, _instance, _jobs, _submit
+    from fluxsdk.cli import _inspect, _instance, _jobs, _plugins, _submit
 
     parser = argparse.ArgumentParser(
         prog="fluxsdk", description="Submit, watch and steer jobs on a fluxsdk or Flux instance."
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (_instance, _submit, _jobs, _inspect):
+    # dest is not "command": `submit` and `run` have a positional of that name.
+    commands = parser.add_subparsers(dest="subcommand", required=True, metavar="COMMAND")
+    for module in (_instance, _submit, _jobs, _inspect, _plugins):
         module.register(commands)
     return parser
 
@@ -38,6 +39,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except (FluxSDKError, OSError, ValueError) as exc:
         message = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        print(f"fluxsdk-{args.command}: error: {message}", file=sys.stderr)
+        print(f"fluxsdk-{args.subcommand}: error: {message}", file=sys.stderr)
         return 1
     return status

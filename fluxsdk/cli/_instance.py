@@ -29,6 +29,16 @@ def register(commands: Any) -> None:
         "--queues", default="", help="comma-separated named queues; the first is the default"
     )
     start.add_argument(
+        "--plugin",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="load the installed plugin NAME in the instance (repeatable; see `fluxsdk plugins`)",
+    )
+    start.add_argument(
+        "--config", default=None, help="instance configuration file (YAML; may name plugins)"
+    )
+    start.add_argument(
         "--statedir",
         default=None,
         help="keep state here (default: a temporary directory for CMD, the per-user "
@@ -54,7 +64,13 @@ def _start(args: argparse.Namespace) -> int:
         statedir = args.statedir or default_statedir()
         print(
             start_detached(
-                statedir, size=args.size, cores=args.cores, gpus=args.gpus, queues=queues
+                statedir,
+                size=args.size,
+                cores=args.cores,
+                gpus=args.gpus,
+                queues=queues,
+                plugins=args.plugin,
+                config=args.config,
             )
         )
         return 0
@@ -65,7 +81,15 @@ def _start(args: argparse.Namespace) -> int:
             temporary = statedir = tempfile.mkdtemp(prefix="fluxsdk-")
         else:
             statedir = str(default_statedir())
-    instance = Instance(statedir, size=args.size, cores=args.cores, gpus=args.gpus, queues=queues)
+    instance = Instance(
+        statedir,
+        size=args.size,
+        cores=args.cores,
+        gpus=args.gpus,
+        queues=queues,
+        plugins=args.plugin,
+        config=args.config,
+    )
     try:
         if not cmd:
             print(uri_for(statedir), file=sys.stderr, flush=True)

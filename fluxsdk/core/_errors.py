@@ -8,7 +8,7 @@ written for the Flux bindings, which catches ``OSError``, keeps working::
     ├── InvalidInputError (ValueError)
     │   ├── InvalidURIError                    a URI that names no instance (fluxsdk._uri)
     │   └── InvalidPayloadError                an RPC payload that is no JSON
-    ├── ConnectorUnavailableError (OSError)    no connector for this kind of URI yet
+    ├── ConnectorUnavailableError (OSError)    the URI's connector cannot be loaded
     ├── DefaultInstanceUnavailableError (OSError)  no URI given, no default instance
     ├── ConnectError (OSError)                 the instance could not be reached
     ├── ConnectionLostError (ConnectionResetError)  the instance went away
@@ -44,8 +44,8 @@ class InvalidPayloadError(InvalidInputError):
 class ConnectorUnavailableError(FluxSDKError, OSError):
     """The URI is valid, but the connector it needs is not available.
 
-    Raised for Flux's own schemes (``local://``, ``ssh://``, ...) until the
-    libflux-core connector exists, and for any scheme whose connector cannot
+    Raised for Flux's own schemes (``local://``, ``ssh://``, ...) where
+    libflux-core cannot be found, and for any scheme whose connector cannot
     be loaded.
     """
 

@@ -202,6 +202,9 @@ class Future:
         if not self._scheduled and not self.stopped:
             self._scheduled = True
             self._flux._reactor.call_soon(self._run_then)
+            hook = self._flux._loop_hook
+            if hook is not None:  # an asyncio loop drives the handle: let it run this
+                hook.wake()
 
     def _run_then(self) -> None:
         self._scheduled = False

@@ -25,7 +25,7 @@ import time
 import weakref
 from collections.abc import Callable, Sequence
 from types import TracebackType
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from fluxsdk.core._errors import (
     ConnectionLostError,
@@ -58,6 +58,19 @@ _POLLOUT: Final = select.POLLOUT
 _POLL_READ: Final = select.POLLIN | select.POLLHUP | select.POLLERR
 
 
+class LoopHook(Protocol):
+    """An outside event loop driving this handle (see :mod:`fluxsdk.core._asyncio`)."""
+
+    def wake(self) -> None:
+        """A future continuation was queued on the handle's reactor: run it soon."""
+
+    def writing(self, writing: bool) -> None:
+        """Output is queued (True) or has all been written (False)."""
+
+    def detach(self) -> None:
+        """The connection is going away: stop watching it and wake every waiter."""
+
+
 def resolve_uri(uri: str | None = None) -> str:
     """The URI a handle opens: ``uri``, else ``$FLUX_URI``, else the default instance."""
     if uri:
@@ -87,7 +100,8 @@ class Flux:
 
     ``url`` (or, by keyword, ``uri``) names the instance:
     ``fluxsdk:///path/to/dir`` for an embedded instance; Flux's own URIs
-    (``local://...``) need the libflux-core connector. Without one,
+    (``local://...``, ``ssh://...``) open a real broker through libflux-core.
+    Without one,
     ``$FLUX_URI`` or else the default embedded instance is used. The
     signature is flux's ``Flux(url, flags=0, handle=None)``: ``flags`` is
     accepted and ignored, and ``handle`` (a libflux pointer to wrap) must be
@@ -129,6 +143,8 @@ class Flux:
         self._lost: ConnectionLostError | None = None
         self._closed = False
         self._watchers: set[Any] = set()
+        # Set while an asyncio loop drives this handle (fluxsdk.core._asyncio).
+        self._loop_hook: LoopHook | None = None
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "lost" if self._lost else "open"
@@ -211,6 +227,8 @@ class Flux:
                 errno.ECONNRESET, f"the handle on {self.uri} was closed"
             )
             self._fail_all(self._lost)
+        if self._loop_hook is not None:
+            self._loop_hook.detach()
         self._conn.close()
         self._reactor.close()
 
@@ -263,6 +281,11 @@ class Flux:
         if self._conn.pending_output:
             self._set_writing(True)
         return tag
+
+    def _sign_jobspec(self, jobspec: bytes) -> str:
+        """``jobspec`` signed as this handle's instance expects (for job submission)."""
+        self._check_thread()
+        return self._conn.sign_jobspec(jobspec)
 
     def _new_tag(self) -> int:
         tag = self._next_tag
@@ -370,6 +393,8 @@ class Flux:
             self._reactor.unref()
             self._reactor.modify_fd(self._fd, EVENT_READ)
             self._poller.modify(self._fd, _POLL_READ)
+        if self._loop_hook is not None:
+            self._loop_hook.writing(writing)
 
     def _lose(self, exc: ConnectionLostError) -> None:
         """The connection is gone: stop watching it and fail every pending RPC."""
@@ -380,6 +405,8 @@ class Flux:
         self._reactor.remove_fd(self._fd)
         with contextlib.suppress(KeyError):
             self._poller.unregister(self._fd)
+        if self._loop_hook is not None:
+            self._loop_hook.detach()
         self._conn.close()
         self._fail_all(exc)
 

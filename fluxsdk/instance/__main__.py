@@ -17,6 +17,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cores", type=int, default=None)
     parser.add_argument("--gpus", type=int, default=None)
     parser.add_argument("--queues", default="", help="comma-separated queue names")
+    parser.add_argument(
+        "--plugin", action="append", default=[], metavar="NAME", help="load a plugin (repeatable)"
+    )
+    parser.add_argument("--config", default=None, help="instance configuration file (YAML)")
     parser.add_argument("--ready-fd", type=int, default=None)
     parser.add_argument("--fork", action="store_true", help="detach: serve from a child process")
     parser.add_argument("command", nargs=argparse.REMAINDER)
@@ -30,7 +34,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         queues = [q for q in args.queues.split(",") if q]
         instance = Instance(
-            args.statedir, size=args.size, cores=args.cores, gpus=args.gpus, queues=queues
+            args.statedir,
+            size=args.size,
+            cores=args.cores,
+            gpus=args.gpus,
+            queues=queues,
+            plugins=args.plugin,
+            config=args.config,
         )
         return instance.run(command or None, ready=ready)
     except InstanceError as exc:

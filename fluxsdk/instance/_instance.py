@@ -20,11 +20,13 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from fluxsdk._fluid import FluidGenerator
 from fluxsdk._uri import SOCKET_NAME, embedded_uri, socket_path
 from fluxsdk.errors import FluxSDKError
+from fluxsdk.hooks import PluginError
+from fluxsdk.hooks._instance import InstanceHooks
 from fluxsdk.instance._broker import Broker, Request, RequestError
 from fluxsdk.instance._job import State
 from fluxsdk.instance._jobinfo import JobInfoService
@@ -32,7 +34,7 @@ from fluxsdk.instance._jobmanager import JobManager
 from fluxsdk.instance._sched import Resources
 from fluxsdk.instance._store import Store
 
-__all__ = ["SOCKET_NAME", "Instance", "InstanceError", "uri_for"]
+__all__ = ["SOCKET_NAME", "Instance", "InstanceError", "load_config", "uri_for"]
 
 log = logging.getLogger("fluxsdk.instance")
 
@@ -70,10 +72,13 @@ class Instance:
         cores: int | None = None,
         gpus: int | None = None,
         queues: Sequence[str] = (),
+        plugins: Sequence[str] = (),
+        config: str | os.PathLike[str] | None = None,
     ) -> None:
         """An instance over ``size`` nodes of ``cores`` cores (default: this machine's
         CPUs) and ``gpus`` GPUs (default: the NVIDIA GPUs found here), with named
-        ``queues`` (default: none; the first is the default queue)."""
+        ``queues`` (default: none; the first is the default queue), loading the
+        ``plugins`` named and those its YAML ``config`` file names."""
         if size < 1:
             raise InstanceError(errno.EINVAL, f"size must be at least 1, got {size}")
         self.statedir = Path(statedir).resolve()
@@ -82,6 +87,8 @@ class Instance:
         self.socket_path = socket_path(self.statedir)
         self.size, self.cores, self.gpus = size, cores, gpus
         self.queues = tuple(queues)
+        self.plugins = tuple(plugins)
+        self.config = load_config(config)
         self._lockfile: IO[bytes] | None = None
         self._stopping = False
         self._exit_status = 0
@@ -108,7 +115,9 @@ class Instance:
         self._lock()
         loop = asyncio.new_event_loop()
         store = Store(str(self.statedir / "state.db"))
+        hooks: InstanceHooks | None = None
         try:
+            hooks = self._load_plugins()
             epoch = store.meta_get("epoch")
             if epoch is None:
                 epoch = time.time()
@@ -119,9 +128,17 @@ class Instance:
             store.on_write = broker.request_flush
             resources = Resources(self.size, self.cores, self.gpus)
             manager = JobManager(
-                loop, broker, store, resources, uri=self.uri, fluid=fluid, queues=self.queues
+                loop,
+                broker,
+                store,
+                resources,
+                uri=self.uri,
+                fluid=fluid,
+                queues=self.queues,
+                plugins=hooks,
             )
             JobInfoService(broker, store, manager)
+            self._register_plugin_list(broker, hooks)
             self._register_misc(broker, manager, resources, loop)
             manager.restore()
             manager.resolve_restored_dependents()
@@ -138,6 +155,8 @@ class Instance:
             broker.close()
             store.commit()
         finally:
+            if hooks is not None:
+                hooks.close()  # plugins finish their queued events before the exit
             store.close()
             loop.close()
             with contextlib.suppress(FileNotFoundError):
@@ -145,6 +164,24 @@ class Instance:
             if self._lockfile is not None:
                 self._lockfile.close()
         return self._exit_status
+
+    def _load_plugins(self) -> InstanceHooks:
+        """The built-in plugins and the named ones; an unknown name stops the start."""
+        try:
+            return InstanceHooks.load(
+                self.plugins, uri=self.uri, statedir=self.statedir, config=self.config
+            )
+        except PluginError as exc:
+            raise InstanceError(exc.errno or errno.ENOENT, str(exc)) from None
+        except ValueError as exc:
+            raise InstanceError(errno.EINVAL, f"instance configuration: {exc}") from None
+
+    @staticmethod
+    def _register_plugin_list(broker: Broker, hooks: InstanceHooks) -> None:
+        def plugin_list(request: Request) -> None:
+            request.respond({"plugins": hooks.describe()})
+
+        broker.register("plugin.list", plugin_list)
 
     def _register_misc(
         self,
@@ -231,6 +268,33 @@ class Instance:
         loop.call_soon(wait_for_jobs)
 
 
+def load_config(path: str | os.PathLike[str] | None) -> dict[str, Any]:
+    """An instance configuration file (YAML mapping) as a dict; ``{}`` for no file.
+
+    Keys: ``plugins`` (names to load); ``plugin-timeout``, ``plugin-slow`` and
+    ``plugin-drain`` (seconds); one section per plugin, named after it.
+
+    Raises:
+        InstanceError: the file cannot be read or is not a YAML mapping.
+    """
+    if path is None:
+        return {}
+    import yaml
+
+    try:
+        with open(path, encoding="utf-8") as stream:
+            doc = yaml.safe_load(stream)
+    except OSError as exc:
+        raise InstanceError(exc.errno or errno.EIO, f"{path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise InstanceError(errno.EINVAL, f"{path}: not valid YAML: {exc}") from None
+    if doc is None:
+        return {}
+    if not isinstance(doc, dict):
+        raise InstanceError(errno.EINVAL, f"{path}: the configuration must be a YAML mapping")
+    return doc
+
+
 def _version() -> str:
     from fluxsdk import __version__
 
@@ -244,10 +308,12 @@ def start_detached(
     cores: int | None = None,
     gpus: int | None = None,
     queues: Sequence[str] = (),
+    plugins: Sequence[str] = (),
+    config: str | os.PathLike[str] | None = None,
     timeout: float = 30.0,
 ) -> str:
     """Start an instance in the background (its own session) and return its URI
-    once it accepts connections."""
+    once it accepts connections (``plugins`` and ``config`` as for :class:`Instance`)."""
     statedir = Path(statedir).resolve()
     _prepare_statedir(statedir)
     read_fd, write_fd = os.pipe()
@@ -259,6 +325,10 @@ def start_detached(
         argv += ["--gpus", str(gpus)]
     if queues:
         argv += ["--queues", ",".join(queues)]
+    for name in plugins:
+        argv += ["--plugin", name]
+    if config is not None:
+        argv += ["--config", os.path.abspath(config)]
     logfile = open(statedir / "instance.log", "ab")  # noqa: SIM115 - handed to the child
     try:
         proc = subprocess.Popen(

@@ -26,8 +26,10 @@ from typing import Any
 
 from fluxsdk._fluid import FluidGenerator
 from fluxsdk._sign import SignatureError, unwrap_none
+from fluxsdk._uri import embedded_directory
 from fluxsdk.errors import JobspecError
 from fluxsdk.eventlog import encode_entry
+from fluxsdk.hooks._instance import InstanceHooks, jobspec_document
 from fluxsdk.idset import IDSET_FLAG_BRACKETS, IDSET_FLAG_RANGE, IDset
 from fluxsdk.instance._broker import Broker, Request, RequestError
 from fluxsdk.instance._exec import JobExec, SpawnError, TaskPlan
@@ -36,7 +38,6 @@ from fluxsdk.instance._job import (
     Job,
     ResourceRequest,
     State,
-    priority_from_urgency,
 )
 from fluxsdk.instance._sched import Allocation, Resources, Scheduler, Unsatisfiable
 from fluxsdk.instance._shell import Launch, ShellError, prepare_launch
@@ -86,6 +87,7 @@ class JobManager:
         uri: str,
         fluid: FluidGenerator,
         queues: Sequence[str] = (),
+        plugins: InstanceHooks | None = None,
     ) -> None:
         self.loop = loop
         # Named queues (RFC 33); with none, jobs may not name one, as in flux.
@@ -116,8 +118,16 @@ class JobManager:
         self._recent_jobspecs: dict[int, dict[str, Any]] = {}
         self._validated: dict[bytes, dict[str, Any]] = {}
         self._launches: dict[int, Launch] = {}
-        self.event_hooks: list[Callable[[Job, str, dict[str, Any] | None], None]] = []
+        # Plugins (fluxsdk.hooks); the default priority is a built-in one, so never none.
+        if plugins is None:
+            plugins = InstanceHooks.load(uri=uri, statedir=embedded_directory(uri))
+        self.plugins = plugins
+        self.event_timestamp = 0.0  # of the event being posted, for the event hooks
+        self.event_hooks: list[Callable[[Job, str, dict[str, Any] | None], None]] = [
+            self._plugin_event
+        ]
         self.inactive_hooks: list[Callable[[Job], None]] = []
+        self.purge_hooks: list[Callable[[int], None]] = []
         for topic, handler in (
             ("job-ingest.submit", self._submit),
             ("job-manager.raise", self._raise),
@@ -125,6 +135,7 @@ class JobManager:
             ("job-manager.urgency", self._urgency),
             ("job-manager.wait", self._wait),
             ("job-manager.memo", self._memo),
+            ("job-manager.purge-id", self._purge_id),
         ):
             broker.register(topic, handler)
 
@@ -135,6 +146,7 @@ class JobManager:
         timestamp = time.time()
         self.store.append(job.id, "eventlog", encode_entry(name, context, timestamp))
         self.apply(job, name, context or {}, timestamp)
+        self.event_timestamp = timestamp
         for hook in self.event_hooks:
             try:
                 hook(job, name, context)
@@ -434,7 +446,20 @@ class JobManager:
     # -- priority and scheduling -----------------------------------------------------
 
     def _prioritize(self, job: Job) -> None:
-        self.post(job, "priority", {"priority": priority_from_urgency(job.urgency)})
+        self.post(job, "priority", {"priority": self._priority(job)})
+
+    def _priority(self, job: Job) -> int:
+        """From the fluxsdk_instance_job_priority plugins (built-in default: urgency)."""
+        return self.plugins.job_priority(job, lambda: self._plugin_jobspec(job))
+
+    def _plugin_jobspec(self, job: Job) -> dict[str, Any]:
+        """The job's jobspec as plugins see it: without its environment."""
+        recent = self._recent_jobspecs.get(job.id)
+        text = _redacted(recent) if recent is not None else self.store.job_get(job.id, "jobspec")
+        return jobspec_document(text)
+
+    def _plugin_event(self, job: Job, name: str, context: dict[str, Any] | None) -> None:
+        self.plugins.job_event(job, name, context, self.event_timestamp)
 
     def _want_schedule(self) -> None:
         if not self._schedule_pending:
@@ -739,12 +764,32 @@ class JobManager:
         old = job.urgency
         self.post(job, "urgency", {"urgency": urgency, "userid": request.userid})
         if job.state in (State.PRIORITY, State.SCHED):
-            priority = priority_from_urgency(urgency)
+            priority = self._priority(job)
             if priority != job.priority:
                 self.post(job, "priority", {"priority": priority})
                 if priority == 0:
                     self.scheduler.dequeue(job.id)
         request.respond({"old_urgency": old})
+
+    def _purge_id(self, request: Request) -> None:
+        """Forget an inactive job for good (flux-core's payload and messages);
+        with ``force`` 0, only say whether it could be purged."""
+        jobid = request.payload_get("id", int)
+        force = request.payload_get("force", int)
+        job = self.jobs.get(jobid)
+        if jobid == FLUX_JOBID_ANY:
+            raise RequestError(errno.EINVAL)
+        if job is None:
+            raise RequestError(errno.ENOENT, "id not found")
+        if job.state != State.INACTIVE:
+            raise RequestError(errno.EINVAL, "cannot purge active job")
+        if force:
+            del self.jobs[jobid]
+            self._zombies.pop(jobid, None)
+            self.store.job_purge(jobid)
+            for hook in self.purge_hooks:
+                hook(jobid)
+        request.respond({"count": 1})
 
     def _memo(self, request: Request) -> None:
         job = self._lookup(request, inactive=(errno.ENOENT, "job is inactive"))
@@ -754,7 +799,7 @@ class JobManager:
 
     def _wait(self, request: Request) -> None:
         jobid = request.payload_get("id", int)
-        if jobid == FLUX_JOBID_ANY:
+        if jobid in (FLUX_JOBID_ANY, -1):  # libjob sends ANY as -1 (jansson ints are signed)
             if self._zombies:
                 self._answer_wait(request, next(iter(self._zombies.values())))
             elif self._waitable - len(self._wait_any) <= 0:

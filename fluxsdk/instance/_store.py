@@ -194,6 +194,15 @@ class Store:
         ).fetchall()
         return [(int(pid), int(start)) for pid, start in rows]
 
+    def job_purge(self, jobid: int) -> None:
+        """Remove a job and everything stored about it."""
+        self._write_rows()
+        self._begin()
+        for table, column in (("eventlogs", "jobid"), ("tasks", "jobid"), ("jobs", "id")):
+            self._db.execute(f"DELETE FROM {table} WHERE {column} = ?", (_sql_id(jobid),))
+        self.forget(jobid)
+        self.on_write()
+
     def last_jobid(self) -> int | None:
         """The largest job ID ever stored (IDs never repeat after a restart)."""
         self._write_rows()

@@ -18,6 +18,7 @@ from fluxsdk.job.event import (
     event_watch,
     event_watch_async,
 )
+from fluxsdk.job.executor import FluxExecutor, FluxExecutorFuture
 from fluxsdk.job.info import JobInfo, job_fields_to_attrs
 from fluxsdk.job.kill import cancel, cancel_async, job_raise, job_raise_async, kill, kill_async
 from fluxsdk.job.list import JobList, get_job, job_list, job_list_id, job_list_inactive
@@ -42,6 +43,8 @@ from fluxsdk.job.wait import result, result_async, wait, wait_async, wait_get_st
 __all__ = [
     "MAIN_EVENTS",
     "EventLogEvent",
+    "FluxExecutor",
+    "FluxExecutorFuture",
     "JobEventWatchFuture",
     "JobException",
     "JobID",

@@ -20,6 +20,7 @@ from typing import Any, Final
 from fluxsdk.core import FLUX_NODEID_ANY, FLUX_RPC_NORESPONSE, FLUX_RPC_STREAMING, RPC, Flux
 from fluxsdk.errors import FluxSDKError
 from fluxsdk.eventlog import EventLogEvent
+from fluxsdk.hooks._client import client_hooks
 from fluxsdk.job._jobid import JobID
 
 __all__ = [
@@ -112,6 +113,9 @@ class JobEventWatchFuture(RPC):
         flags: int = 0,
     ) -> None:
         super().__init__(flux_handle, topic, payload, nodeid, flags | FLUX_RPC_STREAMING)
+        # Which job and eventlog, for the fluxsdk_job_event plugins.
+        watched = isinstance(payload, dict)
+        self._watched = (payload.get("id"), payload.get("path")) if watched else None
         self.needs_cancel = True
         """False once the stream ended or :meth:`cancel` was called."""
 
@@ -170,6 +174,10 @@ class JobEventWatchFuture(RPC):
             raise
         if autoreset:
             self.reset()
+            # Plugins see each entry once, when it is consumed (not on a peek).
+            if self._watched is not None:
+                jobid, path = self._watched
+                client_hooks().job_event(jobid, event, path, self.get_flux().uri)
         return event
 
     def cancel(self, stop: bool = False) -> None:

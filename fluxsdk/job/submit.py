@@ -1,7 +1,8 @@
 """Submitting jobs and changing their urgency, as ``flux.job.submit``.
 
-:func:`submit_async` signs the jobspec (RFC 39 mechanism ``none``, which a
-single-user instance accepts) and sends it to ``job-ingest.submit``; the
+:func:`submit_async` signs the jobspec as the handle's connector requires
+(RFC 39 mechanism ``none`` for the embedded instance; on a real Flux broker,
+as libflux's ``flux_job_submit`` does) and sends it to ``job-ingest.submit``; the
 returned :class:`SubmitFuture` gives the new job's :class:`JobID`.
 :func:`submit` does the same and blocks for the ID.
 
@@ -13,11 +14,10 @@ equivalent (the ``flux job urgency`` command does it).
 from __future__ import annotations
 
 import errno
-import os
 from typing import Any, Final
 
-from fluxsdk._sign import sign_none
 from fluxsdk.core import RPC, Flux
+from fluxsdk.hooks._client import client_hooks
 from fluxsdk.job._jobid import JobID
 from fluxsdk.job._jobspec import Jobspec
 from fluxsdk.job.event import JobIDLike, _check_handle
@@ -135,8 +135,14 @@ def submit_async(
         pre_signed: ``jobspec`` is already signed, send it as is.
         novalidate: skip jobspec validation (owner only).
 
+    Plugins (:mod:`fluxsdk.hooks`) transform then validate the jobspec first,
+    unless it is ``pre_signed``.
+
     Raises:
         OSError: EINVAL for a missing handle or jobspec.
+        fluxsdk.hooks.JobspecRejectedError: a plugin rejected the jobspec (an
+            ``OSError``, EPERM, and a ``ValueError``); the message names it
+            and says why.
         TypeError: ``jobspec`` or ``urgency`` has the wrong type.
     """
     _check_handle(flux_handle)
@@ -153,7 +159,12 @@ def submit_async(
     if pre_signed:
         signed = spec.decode("utf-8", errors="surrogateescape")
     else:
-        signed = sign_none(spec, os.getuid())
+        spec = client_hooks().prepare_jobspec(
+            spec, uri=flux_handle.uri, urgency=urgency, flags=flags
+        )
+        # The connector signs: RFC 39 "none" for the embedded instance, libflux's
+        # flux_job_submit (the site's mechanism) on a real Flux broker.
+        signed = flux_handle._sign_jobspec(spec)
     payload: dict[str, Any] = {"J": signed, "urgency": urgency, "flags": flags}
     return SubmitFuture(flux_handle, "job-ingest.submit", payload)
 

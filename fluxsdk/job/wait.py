@@ -90,7 +90,11 @@ class JobWaitFuture(RPC):
 def wait_async(flux_handle: Flux, jobid: JobIDLike = FLUX_JOBID_ANY) -> JobWaitFuture:
     """Wait for a waitable job to end, without blocking; see :func:`wait`."""
     _check_handle(flux_handle)
-    return JobWaitFuture(flux_handle, "job-manager.wait", {"id": int(JobID(jobid))})
+    wanted = int(JobID(jobid))
+    # On the wire an ID is a JSON (jansson: signed 64-bit) integer, so libjob
+    # sends FLUX_JOBID_ANY as -1; 2**64-1 does not decode in flux-core.
+    wire = -1 if wanted == FLUX_JOBID_ANY else wanted
+    return JobWaitFuture(flux_handle, "job-manager.wait", {"id": wire})
 
 
 def wait_get_status(future: JobWaitFuture | RPC) -> JobWaitResult:

@@ -1,21 +1,26 @@
 """Connectors, chosen by URI scheme.
 
 The table maps a scheme to a factory that opens a :class:`Connector` for a
-parsed URI. ``fluxsdk`` (the embedded instance) is built in; Flux's own schemes
-are reserved for the libflux-core connector and, until it is available, fail
-with :class:`~fluxsdk.core.ConnectorUnavailableError`. Plugins add schemes with
-:func:`register_connector`.
+parsed URI. Schemes come from three places, in this order of precedence:
+:func:`register_connector`, then the ``fluxsdk_connectors`` plugin hook, which
+also provides the built-in ``fluxsdk`` scheme (the embedded instance, see
+:mod:`~fluxsdk.core.connectors._builtin`), then defaults. Flux's own schemes
+open the libflux-core connector (:mod:`fluxsdk.core.connectors._flux`, loaded
+with cffi on first use), which fails with
+:class:`~fluxsdk.core.ConnectorUnavailableError` where libflux-core cannot be
+found. Plugins add schemes with :func:`register_connector` (and may claim
+Flux's schemes without ``replace``: the libflux-core connector is a default).
 """
 
 from __future__ import annotations
 
-import errno
 from typing import Final
 
-from fluxsdk.core._errors import ConnectorUnavailableError, InvalidURIError
-from fluxsdk.core._uri import EMBEDDED_SCHEME, FluxURI
+from fluxsdk.core._errors import InvalidURIError
+from fluxsdk.core._uri import FluxURI
 from fluxsdk.core.connectors._base import Connector, ConnectorFactory
-from fluxsdk.core.connectors._embedded import EmbeddedConnector, open_embedded
+from fluxsdk.core.connectors._embedded import EmbeddedConnector
+from fluxsdk.hooks._connectors import plugin_connectors
 
 __all__ = [
     "FLUX_SCHEMES",
@@ -30,20 +35,18 @@ FLUX_SCHEMES: Final = ("local", "ssh", "tcp", "loop", "shmem", "interthread")
 """The schemes of flux-core's own connectors (``flux_open(3)``)."""
 
 
-def _libflux_unavailable(uri: FluxURI) -> Connector:
-    raise ConnectorUnavailableError(
-        errno.ENOSYS,
-        f"{uri.text!r} names a real Flux broker ({uri.scheme}://), and fluxsdk's "
-        "libflux-core connector is not available yet; use the embedded instance "
-        f"({EMBEDDED_SCHEME}:///path, or no URI and no FLUX_URI for the default one)",
-    )
+def _open_libflux(uri: FluxURI) -> Connector:
+    # Imported here: cffi and libflux-core are loaded only when a Flux URI is opened.
+    from fluxsdk.core.connectors._flux import open_flux
+
+    return open_flux(uri)
 
 
-_factories: dict[str, ConnectorFactory] = {EMBEDDED_SCHEME: open_embedded}
-# Schemes whose entry may be replaced without replace=True (placeholders).
+_factories: dict[str, ConnectorFactory] = {}
+# Schemes whose entry may be replaced without replace=True (built-in defaults).
 _placeholders: set[str] = set()
 for _scheme in FLUX_SCHEMES:
-    _factories[_scheme] = _libflux_unavailable
+    _factories[_scheme] = _open_libflux
     _placeholders.add(_scheme)
 
 
@@ -56,7 +59,8 @@ def register_connector(scheme: str, factory: ConnectorFactory, *, replace: bool 
     key = scheme.lower()
     if not key or not key.replace("+", "").replace("-", "").replace(".", "").isalnum():
         raise InvalidURIError(f"{scheme!r} is not a valid URI scheme")
-    if key in _factories and key not in _placeholders and not replace:
+    taken = (key in _factories and key not in _placeholders) or key in plugin_connectors()
+    if taken and not replace:
         raise ValueError(f"a connector for {key}:// is already registered (pass replace=True)")
     _factories[key] = factory
     _placeholders.discard(key)
@@ -65,7 +69,9 @@ def register_connector(scheme: str, factory: ConnectorFactory, *, replace: bool 
 def open_connector(uri: FluxURI) -> Connector:
     """Open the connector that ``uri``'s scheme names."""
     factory = _factories.get(uri.scheme)
+    if factory is None or uri.scheme in _placeholders:
+        factory = plugin_connectors().get(uri.scheme, factory)
     if factory is None:
-        known = ", ".join(f"{s}://" for s in sorted(_factories))
+        known = ", ".join(f"{s}://" for s in sorted({*_factories, *plugin_connectors()}))
         raise InvalidURIError(f"{uri.text!r}: unknown URI scheme {uri.scheme!r} (known: {known})")
     return factory(uri)

@@ -10,9 +10,11 @@ is writable while :attr:`Connector.pending_output` is true.
 from __future__ import annotations
 
 import abc
+import os
 from collections.abc import Callable
 from typing import TypeAlias
 
+from fluxsdk._sign import sign_none
 from fluxsdk.core._message import Message
 from fluxsdk.core._uri import FluxURI
 
@@ -62,6 +64,15 @@ class Connector(abc.ABC):
 
     def flush(self) -> None:  # noqa: B027 (a no-op for connectors that never queue)
         """Write queued output that the socket now accepts (never blocks)."""
+
+    def sign_jobspec(self, jobspec: bytes) -> str:
+        """The signed job request ``J`` (RFC 39) for ``jobspec``, as the instance wants it.
+
+        The default signs for this user with the ``none`` mechanism, which the
+        embedded instance accepts; the libflux-core connector signs the way
+        the site configured libflux (``flux_job_submit``).
+        """
+        return sign_none(jobspec, os.getuid())
 
 
 ConnectorFactory: TypeAlias = Callable[[FluxURI], Connector]

@@ -1,0 +1,52 @@
+"""Plugins: pluggy hooks that change and observe what fluxsdk does.
+
+A plugin is a module (or object) with functions marked ``@fluxsdk.hookimpl``
+and named after hooks in :mod:`fluxsdk.hooks.hookspecs`, which is the
+reference. Client-side hooks transform and validate jobspecs before
+submission, observe job events and provide connectors; instance-side hooks
+observe every job event inside an embedded instance and compute priorities.
+
+Installed plugins declare an entry point in the ``fluxsdk`` group and load on
+first use in every process (``FLUXSDK_PLUGINS`` / ``FLUXSDK_DISABLE_PLUGINS``
+choose which); an instance loads the plugins its configuration or command
+line names. :func:`register` adds one at run time. A plugin that raises,
+hangs or returns garbage is reported by name and never takes fluxsdk down.
+See ``docs/plugins.md``.
+"""
+
+from __future__ import annotations
+
+from fluxsdk.hooks import hookspecs
+from fluxsdk.hooks._errors import JobspecRejectedError, PluginError
+from fluxsdk.hooks._global import (
+    disabled,
+    get_plugin_manager,
+    plugins,
+    register,
+    registered,
+    unregister,
+)
+from fluxsdk.hooks._manager import PluginInfo, PluginManager
+from fluxsdk.hooks._markers import ENTRY_POINT_GROUP, hookimpl, hookspec
+from fluxsdk.hooks._values import InstanceInfo, InstanceJob, Rejection, Submission
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "InstanceInfo",
+    "InstanceJob",
+    "JobspecRejectedError",
+    "PluginError",
+    "PluginInfo",
+    "PluginManager",
+    "Rejection",
+    "Submission",
+    "disabled",
+    "get_plugin_manager",
+    "hookimpl",
+    "hookspec",
+    "hookspecs",
+    "plugins",
+    "register",
+    "registered",
+    "unregister",
+]
