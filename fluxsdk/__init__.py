@@ -8,10 +8,24 @@ instance, started on first use.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from fluxsdk.core import Flux
 from fluxsdk.errors import FluxSDKError
 from fluxsdk.hooks import hookimpl, hookspec
 
-__all__ = ["Flux", "FluxSDKError", "__version__", "hookimpl", "hookspec"]
+if TYPE_CHECKING:  # imported on first use: the model loads fluxsdk.job
+    from fluxsdk.model import Connection
+
+__all__ = ["Connection", "Flux", "FluxSDKError", "__version__", "hookimpl", "hookspec"]
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    """``fluxsdk.Connection``, the object model's entry point, imported when first used."""
+    if name == "Connection":
+        from fluxsdk.model import Connection
+
+        return Connection
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,78 @@
+"""examples/model.py and the examples of docs/model.md run as a user runs them, against an
+instance of their own, and leave nothing behind."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from fluxsdk import job as flux_job
+from fluxsdk.core import Flux
+from fluxsdk.job.info import FLUX_JOB_STATE_ACTIVE
+from fluxsdk.testing import instance_running
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def python_blocks(path: Path) -> list[str]:
+    """The ``python`` code blocks of a Markdown file."""
+    return re.findall(r"```python\n(.*?)```", path.read_text(), flags=re.DOTALL)
+
+
+def assert_nothing_left(uri: str) -> None:
+    """Nothing the script made still runs or is held, but the model's registry of
+    deleted tasks (see docs/model.md)."""
+    with Flux(uri) as handle:
+        left = flux_job.job_list(handle, max_entries=0, states=FLUX_JOB_STATE_ACTIVE)
+        assert {j["name"] for j in left.get_jobs()} <= {"fluxsdk-registry"}
+
+
+def test_the_model_example(tmp_path: Path) -> None:
+    with instance_running(tmp_path / "instance", cores=4) as uri:
+        env = dict(os.environ, FLUX_URI=uri)
+        proc = subprocess.run(
+            [sys.executable, "examples/model.py"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=ROOT,
+            check=False,
+        )
+        assert proc.returncode == 0, proc.stderr
+        out = proc.stdout
+        assert "runs a nested instance at fluxsdk://" in out
+        assert "not submitted: greedy:" in out and "unsatisfiable" in out
+        assert "finished=True exit_code=0 errors=[]" in out
+        assert "intro rendered by 0" in out and "intro rendered by 1" in out
+        assert "assemble: movie assembled" in out
+        assert "render tasks: ['render-intro', 'render-outro']" in out
+        assert "job movie is Active with 3 tasks" in out
+        assert "after terminate: Completed" in out
+        assert "refused: job" in out and "takes no new tasks" in out
+        assert "job deleted" in out and out.endswith("pool Deleted\n")
+        assert_nothing_left(uri)
+
+
+def test_the_model_docs_examples(tmp_path: Path) -> None:
+    blocks = python_blocks(ROOT / "docs/model.md")
+    assert blocks
+    with instance_running(tmp_path / "instance", cores=4) as uri:
+        for code in blocks:
+            env = dict(os.environ, FLUX_URI=uri)
+            proc = subprocess.run(
+                [sys.executable, "-c", code],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+                cwd=ROOT,
+                check=False,
+            )
+            assert proc.returncode == 0, proc.stderr
+            assert proc.stdout.split() == ["Success", "0", "movie", "assembled"]
+            assert "movie (" in proc.stderr  # the live progress
+        assert_nothing_left(uri)
