@@ -25,8 +25,8 @@ from __future__ import annotations
 import base64
 import contextlib
 import errno
-from collections.abc import Generator, Mapping
-from typing import Any, ClassVar, Final, NamedTuple
+from collections.abc import Callable, Generator, Mapping
+from typing import Any, ClassVar, Final, NamedTuple, TypeVar, cast
 
 from fluxsdk.core import CompositeFuture, Flux
 from fluxsdk.eventlog import EventLogEvent, decode_eventlog
@@ -792,15 +792,9 @@ def output_event_watch(
     Arguments are those of :func:`output_event_watch_async`.
     """
     watcher = output_event_watch_async(flux_handle, jobid, labelio=labelio, nowait=nowait)
-    try:
-        event = watcher.get_event()
-        while event is not None:
-            yield event
-            event = watcher.get_event()
-    finally:
-        # Best effort, as in event_watch(): stop the watches if left early.
-        with contextlib.suppress(OSError, RuntimeError):
-            watcher.cancel()
+    # A generator, as in flux: nothing starts until the first next().
+    # (mypy joins the union of event classes when solving _T; name it.)
+    yield from cast("Generator[AnyOutputEvent, None, None]", _drain(watcher, watcher.get_event))
 
 
 def output_watch(
@@ -820,15 +814,8 @@ def output_watch(
     watcher = output_watch_async(
         flux_handle, jobid, labelio=labelio, log_stderr_level=log_stderr_level, nowait=nowait
     )
-    try:
-        stream, data = watcher.get_output()
-        while stream is not None and data is not None:
-            yield stream, data
-            stream, data = watcher.get_output()
-    finally:
-        # Best effort, as in event_watch(): stop the watches if left early.
-        with contextlib.suppress(OSError, RuntimeError):
-            watcher.cancel()
+    # A generator, as in flux: nothing starts until the first next().
+    yield from _drain(watcher, lambda: _pair(watcher.get_output()))
 
 
 def output_watch_lines(
@@ -854,12 +841,27 @@ def output_watch_lines(
         nowait=nowait,
         keepends=keepends,
     )
+    # A generator, as in flux: nothing starts until the first next().
+    yield from _drain(watcher, lambda: _pair(watcher.getline()))
+
+
+_T = TypeVar("_T")
+
+
+def _pair(item: tuple[str | None, str | None]) -> tuple[str, str] | None:
+    """A ``(stream, text)`` pair, or None at the end (flux returns ``(None, None)``)."""
+    stream, text = item
+    return None if stream is None or text is None else (stream, text)
+
+
+def _drain(watcher: CompositeFuture, get: Callable[[], _T | None]) -> Generator[_T, None, None]:
+    """Yield ``get()`` until it gives None; stop the watches if the caller leaves early."""
     try:
-        stream, line = watcher.getline()
-        while stream is not None and line is not None:
-            yield stream, line
-            stream, line = watcher.getline()
+        item = get()
+        while item is not None:
+            yield item
+            item = get()
     finally:
-        # Best effort, as in event_watch(): stop the watches if left early.
+        # Best effort, as in event_watch().
         with contextlib.suppress(OSError, RuntimeError):
             watcher.cancel()
