@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 
@@ -43,7 +44,7 @@ S = TypeVar("S", bound=ObjectSnapshot)
 
 
 @attrs.define(eq=False)
-class LiveObject(Generic[S]):
+class LiveObject(abc.ABC, Generic[S]):
     """A model object backed by one flux job: a uuid, a site, and a cached snapshot.
 
     Subclasses say how a snapshot is built (:meth:`_snapshot_of`) and what it
@@ -165,11 +166,13 @@ class LiveObject(Generic[S]):
         self._record = record
         return self._snapshot_of(record, listing.tags), site.watcher.refreshed_at
 
+    @abc.abstractmethod
     def _unsubmitted(self) -> S:
-        raise NotImplementedError
+        """The snapshot of an object not yet submitted (each kind has its own)."""
 
+    @abc.abstractmethod
     def _snapshot_of(self, record: JobRecord, tags: tuple[str, ...]) -> S:
-        raise NotImplementedError
+        """The snapshot of a submitted object, from its job-list record and tags."""
 
     # -- tags ----------------------------------------------------------------------
 
