@@ -12,7 +12,6 @@ import contextlib
 import errno
 import gc
 import os
-import re
 import subprocess
 import sys
 import threading
@@ -27,6 +26,7 @@ from fluxsdk.core import ConnectionLostError, Flux, HandleThreadError
 from fluxsdk.job import JobException, JobID, JobspecV1, aio
 from fluxsdk.testing import instance_running
 from tests.core_server import watchdog
+from tests.docs_support import python_blocks
 
 T = TypeVar("T")
 TRUE = JobspecV1.from_command(["/bin/true"])
@@ -295,11 +295,6 @@ def test_asyncio_example(uri: str) -> None:
     assert "task 0: stdout: hello from task 0" in lines
     assert "10 jobs, returncodes {0}" in lines
     assert "sleep 30: watch cancelled, job still RUN" in lines
-
-
-def python_blocks(path: Path) -> list[str]:
-    """The ``python`` code blocks of a Markdown file."""
-    return re.findall(r"```python\n(.*?)```", path.read_text(), flags=re.DOTALL)
 
 
 @pytest.mark.parametrize("index", range(len(python_blocks(ROOT / "docs/asyncio.md"))))

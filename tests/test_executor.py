@@ -12,7 +12,6 @@ import gc
 import itertools
 import logging
 import os
-import re
 import subprocess
 import sys
 import threading
@@ -31,6 +30,7 @@ from fluxsdk.job import JobException, JobID, JobspecV1
 from fluxsdk.job.executor import FluxExecutor, FluxExecutorFuture, _exit_code
 from fluxsdk.testing import instance_running
 from tests.core_server import watchdog
+from tests.docs_support import python_blocks
 
 TRUE = JobspecV1.from_command(["/bin/true"])
 FALSE = JobspecV1.from_command(["/bin/false"])
@@ -544,11 +544,6 @@ def test_executor_example(uri: str) -> None:
     assert "5 jobs: results [0, 0, 0, 1, 2]" in lines
     assert any(line.startswith("events of ") and line.endswith("start, finish") for line in lines)
     assert "sleep 30: JobException type=cancel" in lines
-
-
-def python_blocks(path: Path) -> list[str]:
-    """The ``python`` code blocks of a Markdown file."""
-    return re.findall(r"```python\n(.*?)```", path.read_text(), flags=re.DOTALL)
 
 
 @pytest.mark.parametrize("index", range(len(python_blocks(ROOT / "docs/executor.md"))))

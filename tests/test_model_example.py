@@ -4,7 +4,6 @@ instance of their own, and leave nothing behind."""
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,13 +12,9 @@ from fluxsdk import job as flux_job
 from fluxsdk.core import Flux
 from fluxsdk.job.info import FLUX_JOB_STATE_ACTIVE
 from fluxsdk.testing import instance_running
+from tests.docs_support import python_blocks
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def python_blocks(path: Path) -> list[str]:
-    """The ``python`` code blocks of a Markdown file."""
-    return re.findall(r"```python\n(.*?)```", path.read_text(), flags=re.DOTALL)
 
 
 def assert_nothing_left(uri: str) -> None:

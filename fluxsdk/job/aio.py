@@ -58,6 +58,7 @@ from fluxsdk.job.output import (
     JobOutput,
     _join_streams,
     _output_eventlog_entry_decode,
+    _pair,
     _parse_output_eventlog,
     output_event_watch_async,
     output_watch_async,
@@ -166,14 +167,6 @@ class AsyncWatch(Generic[_T]):
         # An `async for` left with `break` drops the iterator without closing it.
         with contextlib.suppress(Exception):
             self._close()
-
-
-def _pair(item: tuple[str | None, str | None]) -> tuple[str, str] | None:
-    """An output watch's ``(stream, text)``, or None for its ``(None, None)`` end."""
-    stream, text = item
-    if stream is None or text is None:
-        return None
-    return stream, text
 
 
 async def _await_then_cancel(future: Future) -> None:
