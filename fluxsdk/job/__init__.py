@@ -10,6 +10,7 @@ from __future__ import annotations
 from fluxsdk.eventlog import EventLogEvent
 from fluxsdk.job._jobid import JobID, id_encode, id_parse
 from fluxsdk.job._jobspec import Jobspec, JobspecV1, validate_jobspec
+from fluxsdk.job.contexts import event_context
 from fluxsdk.job.event import (
     MAIN_EVENTS,
     JobEventWatchFuture,
@@ -38,7 +39,14 @@ from fluxsdk.job.submit import (
     submit_async,
     submit_get_id,
 )
-from fluxsdk.job.wait import result, result_async, wait, wait_async, wait_get_status
+from fluxsdk.job.wait import (
+    JobResultInfo,
+    result,
+    result_async,
+    wait,
+    wait_async,
+    wait_get_status,
+)
 
 __all__ = [
     "MAIN_EVENTS",
@@ -50,10 +58,12 @@ __all__ = [
     "JobID",
     "JobInfo",
     "JobList",
+    "JobResultInfo",
     "Jobspec",
     "JobspecV1",
     "cancel",
     "cancel_async",
+    "event_context",
     "event_wait",
     "event_watch",
     "event_watch_async",
