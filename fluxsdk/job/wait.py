@@ -39,6 +39,7 @@ __all__ = [
     "JobResultInfo",
     "JobWaitFuture",
     "JobWaitResult",
+    "WaitErrorString",
     "result",
     "result_async",
     "wait",
