@@ -32,6 +32,12 @@ TOP_LEVEL_DIRS = ("tests", "bench", "examples", "plugins", "docs", "typings")
 # (a line of the sample, the line that replaces it, the mypy error code it must raise)
 PLANTED = [
     (
+        "        futures = [executor.submit(job.JobspecV1.from_command(cmd)) for cmd in commands]",
+        "        futures = "
+        '[executor.submit(job.JobspecV1.from_command(cmd), "16") for cmd in commands]',
+        "arg-type",
+    ),
+    (
         "            code: int = done.result()",
         "            code: str = done.result()",
         "assignment",
@@ -190,6 +196,10 @@ def test_wheel_install_gives_mypy_the_types(workdir: Path) -> None:
     assert version == f"fluxsdk {fluxsdk.__version__}"
     _check_exposes_only_fluxsdk(env)
     _check_types(workdir, env)
+    # And the sample runs there, against a new instance (scoped to the command).
+    argv = [str(env.path / "bin" / "fluxsdk"), "start", str(env.python), "integration.py"]
+    proc = subprocess.run(argv, cwd=workdir, timeout=300, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def test_editable_install_gives_mypy_the_types(workdir: Path) -> None:

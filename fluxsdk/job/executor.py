@@ -42,7 +42,7 @@ import threading
 import weakref
 from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Concatenate, Final, ParamSpec
 
 from fluxsdk.core import Flux
 from fluxsdk.core._errors import ConnectionLostError
@@ -56,7 +56,7 @@ from fluxsdk.job.event import (
     JobIDLike,
     event_watch_async,
 )
-from fluxsdk.job.submit import SubmitFuture, submit_async
+from fluxsdk.job.submit import FLUX_JOB_URGENCY_DEFAULT, JobspecArg, SubmitFuture, submit_async
 
 __all__ = ["FluxExecutor", "FluxExecutorFuture"]
 
@@ -70,7 +70,30 @@ EventCallback = Callable[["FluxExecutorFuture", EventLogEvent], object]
 # How many queued submissions a worker handles before it lets its reactor read
 # and write again (keeps replies flowing while a big batch is queued).
 _BATCH: Final = 256
-_SUBMIT_PARAMETERS: Final = inspect.signature(submit_async)
+_P = ParamSpec("_P")
+
+
+def _errors_to_future(
+    method: Callable[Concatenate[FluxExecutor, _P], FluxExecutorFuture],
+) -> Callable[Concatenate[FluxExecutor, _P], FluxExecutorFuture]:
+    """Let ``method`` take any arguments at run time: ones that do not fit its signature
+    give a future holding the ``TypeError`` (as flux's executor does), not a raise.
+
+    Type checkers and ``inspect.signature`` still see ``method``'s own signature.
+    """
+    signature = inspect.signature(method)
+
+    def method_or_failed_future(
+        self: FluxExecutor, /, *args: Any, **kwargs: Any
+    ) -> FluxExecutorFuture:
+        try:
+            signature.bind(self, *args, **kwargs)
+        except TypeError as exc:
+            return self._failed_future(exc)
+        return method(self, *args, **kwargs)
+
+    functools.update_wrapper(method_or_failed_future, method)
+    return method_or_failed_future
 
 
 def _exit_code(status: int) -> int:
@@ -614,30 +637,40 @@ class FluxExecutor:
             raise errors[0]
         self._finalizer = weakref.finalize(self, _stop_workers, self._shared, self._workers)
 
-    def submit(self, *args: Any, **kwargs: Any) -> FluxExecutorFuture:
+    @_errors_to_future
+    def submit(
+        self,
+        jobspec: JobspecArg,
+        urgency: int = FLUX_JOB_URGENCY_DEFAULT,
+        waitable: bool = False,
+        debug: bool = False,
+        pre_signed: bool = False,
+        novalidate: bool = False,
+    ) -> FluxExecutorFuture:
         """Submit a job and return the :class:`FluxExecutorFuture` standing for it.
 
         Takes the arguments of :func:`fluxsdk.job.submit` without its first,
-        the handle: ``submit(jobspec, urgency=16, waitable=False,
-        debug=False, pre_signed=False, novalidate=False)``. A
-        :class:`~fluxsdk.job.Jobspec` is encoded now: later changes to it do
-        not affect this job. Bad arguments do not raise here: the future
-        gets the error (``TypeError``, or ``OSError`` for an invalid or
-        missing jobspec).
+        the handle. A :class:`~fluxsdk.job.Jobspec` is encoded now: later
+        changes to it do not affect this job. Bad arguments do not raise here,
+        as in flux: the future gets the error (``TypeError``, or ``OSError``
+        for an invalid or missing jobspec); type checkers see the signature.
 
         Raises:
             RuntimeError: after :meth:`shutdown`, or if the executor is
                 broken (e.g. the connection to the instance was lost).
         """
         try:
-            bound = _SUBMIT_PARAMETERS.bind(None, *args, **kwargs)
-            arguments = dict(bound.arguments)
-            del arguments["flux_handle"]
-            jobspec = arguments.get("jobspec")
-            if isinstance(jobspec, Jobspec):
-                arguments["jobspec"] = jobspec.dumps()
+            spec = jobspec.dumps() if isinstance(jobspec, Jobspec) else jobspec
         except Exception as exc:
             return self._failed_future(exc)
+        arguments: dict[str, Any] = {
+            "jobspec": spec,
+            "urgency": urgency,
+            "waitable": waitable,
+            "debug": debug,
+            "pre_signed": pre_signed,
+            "novalidate": novalidate,
+        }
         return self._queue(arguments=arguments)
 
     def attach(self, jobid: JobIDLike) -> FluxExecutorFuture:
