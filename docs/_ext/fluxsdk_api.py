@@ -50,11 +50,24 @@ def public_modules(package: str = PACKAGE) -> list[str]:
     names = [package]
     errors: list[str] = []
     for info in pkgutil.walk_packages(root.__path__, f"{package}.", onerror=errors.append):
-        if not any(part.startswith("_") for part in info.name.split(".")):
+        parts = info.name.split(".")
+        # A name that is no identifier (flux's validator plugins, require-instance.py) is a
+        # file loaded by path: its package's page shows it (plugin_files).
+        if not any(p.startswith("_") or not p.isidentifier() for p in parts):
             names.append(info.name)
     if errors:
         raise ImportError(f"cannot walk the packages {errors}")
     return sorted(names)
+
+
+def plugin_files(module: types.ModuleType) -> list[Path]:
+    """The modules of a package whose names are no identifiers: files loaded by path."""
+    files: list[Path] = []
+    for info in pkgutil.iter_modules(getattr(module, "__path__", [])):
+        if not info.name.isidentifier() and not info.name.startswith("_"):
+            base = Path(getattr(info.module_finder, "path", ""), info.name)
+            files.append(base / "__init__.py" if info.ispkg else base.with_suffix(".py"))
+    return sorted(files)
 
 
 def public_names(module: types.ModuleType) -> list[str]:
@@ -167,7 +180,11 @@ _AUTO = {
 
 
 def _module_page(
-    module: str, module_entries: list[Entry], modules: set[str], exported: set[int]
+    module: str,
+    module_entries: list[Entry],
+    modules: set[str],
+    exported: set[int],
+    api_dir: Path | None = None,
 ) -> str:
     title = f"``{module}``"
     lines = [title, "=" * len(title), "", f".. automodule:: {module}", "   :no-members:", ""]
@@ -183,6 +200,16 @@ def _module_page(
             if len(public_bases) < len(entry.obj.__mro__) - 1:
                 lines.append(f"   :inherited-members: {', '.join(public_bases)}")
         lines.append("")
+    files = plugin_files(importlib.import_module(module))
+    if files:
+        lines += ["Plugin files", "------------", ""]
+        lines += ["Loaded by path, not imported by name (their names are no identifiers).", ""]
+    for path in files:
+        doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
+        title = f"``{path.name}``"
+        lines += [title, "~" * len(title), "", *doc.splitlines(), ""]
+        shown = Path(os.path.relpath(path, api_dir)) if api_dir else path
+        lines += [f".. literalinclude:: {shown.as_posix()}", "   :language: python", ""]
     if others:
         lines += ["Also here", "---------", ""]
     for entry in others:
@@ -237,7 +264,7 @@ def generate(app: Sphinx) -> None:
         if stale.name not in wanted:
             stale.unlink()
     for module, module_entries in entries.items():
-        page = _module_page(module, module_entries, set(entries), exported)
+        page = _module_page(module, module_entries, set(entries), exported, api_dir)
         _write_if_changed(api_dir / f"{module}.rst", page)
     index = ["API reference", "=============", ""]
     index += ["Every public module of fluxsdk, found by walking the package.", ""]
