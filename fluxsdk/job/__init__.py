@@ -7,9 +7,13 @@ connector speaks (see ``docs/protocol.md``).
 
 from __future__ import annotations
 
+import sys
+import types
+from typing import Any
+
 from fluxsdk.eventlog import EventLogEvent
-from fluxsdk.job._jobid import JobID, id_encode, id_parse
-from fluxsdk.job._jobspec import Jobspec, JobspecV1, validate_jobspec
+from fluxsdk.job.JobID import JobID, id_encode, id_parse
+from fluxsdk.job.Jobspec import Jobspec, JobspecV1, validate_jobspec
 from fluxsdk.job.event import (
     MAIN_EVENTS,
     JobEventWatchFuture,
@@ -87,3 +91,22 @@ __all__ = [
     "wait_async",
     "wait_get_status",
 ]
+
+
+class _JobPackage(types.ModuleType):
+    """``fluxsdk.job`` as a module whose ``Jobspec`` and ``JobID`` stay the classes.
+
+    As in flux, ``Jobspec`` and ``JobID`` are both submodules and the classes
+    they define. Importing a submodule binds it on its package; when the
+    submodule is imported under a second name (an import hook that maps
+    ``flux.job.Jobspec`` to ``fluxsdk.job.Jobspec``), that binding would
+    replace the class with the module. This keeps the class.
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in ("Jobspec", "JobID") and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _JobPackage
