@@ -12,8 +12,7 @@ import types
 from typing import Any
 
 from fluxsdk.eventlog import EventLogEvent
-from fluxsdk.job.JobID import JobID, id_encode, id_parse
-from fluxsdk.job.Jobspec import Jobspec, JobspecV1, validate_jobspec
+from fluxsdk.job._utils import BatchConfig
 from fluxsdk.job.event import (
     MAIN_EVENTS,
     JobEventWatchFuture,
@@ -24,6 +23,8 @@ from fluxsdk.job.event import (
 )
 from fluxsdk.job.executor import FluxExecutor, FluxExecutorFuture
 from fluxsdk.job.info import JobInfo, job_fields_to_attrs
+from fluxsdk.job.JobID import JobID, id_encode, id_parse
+from fluxsdk.job.Jobspec import Jobspec, JobspecV1, validate_jobspec
 from fluxsdk.job.kill import cancel, cancel_async, job_raise, job_raise_async, kill, kill_async
 from fluxsdk.job.list import JobList, get_job, job_list, job_list_id, job_list_inactive
 from fluxsdk.job.output import (
@@ -46,6 +47,7 @@ from fluxsdk.job.wait import result, result_async, wait, wait_async, wait_get_st
 
 __all__ = [
     "MAIN_EVENTS",
+    "BatchConfig",
     "EventLogEvent",
     "FluxExecutor",
     "FluxExecutorFuture",
