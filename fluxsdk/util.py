@@ -7,6 +7,10 @@
   ``"attributes.system.duration"``; :func:`dict_merge` merges nested dicts.
 * :class:`Fileref` builds an RFC 37 file object; :func:`xdg_searchpath` lists
   the XDG directories Flux tools read configuration from.
+* For command-line tools: :class:`OutputFormat` (tables with flux's format
+  extensions, see :mod:`fluxsdk._outputformat`), :func:`parse_datetime` and
+  :class:`UtilDatetime` (see :mod:`fluxsdk._humantime`), and the argparse
+  actions :class:`ColorAction` and :class:`YesNoAction`.
 """
 
 from __future__ import annotations
@@ -20,14 +24,26 @@ from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 from typing import Any
 
+from fluxsdk._argactions import ColorAction, YesNoAction
+from fluxsdk._humantime import UtilDatetime, parse_datetime
+from fluxsdk._outputformat import AltField, DisplayValue, OutputFormat, UtilFormatter, empty_outputs
 from fluxsdk.errors import InvalidDurationError, InvalidInputError
 
 __all__ = [
+    "AltField",
+    "ColorAction",
+    "DisplayValue",
     "Fileref",
+    "OutputFormat",
+    "UtilDatetime",
+    "UtilFormatter",
+    "YesNoAction",
     "del_treedict",
     "dict_merge",
+    "empty_outputs",
     "fsd",
     "get_treedict",
+    "parse_datetime",
     "parse_fsd",
     "set_treedict",
     "xdg_searchpath",
