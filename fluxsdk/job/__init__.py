@@ -43,6 +43,7 @@ from fluxsdk.job.submit import (
     submit_async,
     submit_get_id,
 )
+from fluxsdk.job.timeleft import timeleft
 from fluxsdk.job.wait import result, result_async, wait, wait_async, wait_get_status
 
 __all__ = [
@@ -88,6 +89,7 @@ __all__ = [
     "submit",
     "submit_async",
     "submit_get_id",
+    "timeleft",
     "validate_jobspec",
     "wait",
     "wait_async",
@@ -96,17 +98,18 @@ __all__ = [
 
 
 class _JobPackage(types.ModuleType):
-    """``fluxsdk.job`` as a module whose ``Jobspec`` and ``JobID`` stay the classes.
+    """``fluxsdk.job`` as a module whose ``Jobspec``, ``JobID`` and ``timeleft`` stay put.
 
     As in flux, ``Jobspec`` and ``JobID`` are both submodules and the classes
-    they define. Importing a submodule binds it on its package; when the
-    submodule is imported under a second name (an import hook that maps
-    ``flux.job.Jobspec`` to ``fluxsdk.job.Jobspec``), that binding would
-    replace the class with the module. This keeps the class.
+    they define (``timeleft`` a submodule and its function). Importing a
+    submodule binds it on its package; when the submodule is imported under a
+    second name (an import hook that maps ``flux.job.Jobspec`` to
+    ``fluxsdk.job.Jobspec``), that binding would replace the class with the
+    module. This keeps the class.
     """
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if name in ("Jobspec", "JobID") and isinstance(value, types.ModuleType):
+        if name in ("Jobspec", "JobID", "timeleft") and isinstance(value, types.ModuleType):
             return
         super().__setattr__(name, value)
 
