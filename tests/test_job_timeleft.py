@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import importlib
 import math
 from collections.abc import Iterator
@@ -44,17 +45,17 @@ def test_timeleft_of_a_pending_or_unknown_job(
     held = submit(flux_handle, JobspecV1.from_command(["true"]), urgency=0)
     try:
         monkeypatch.setenv("FLUX_JOB_ID", str(held))
-        with pytest.raises(OSError, match="has not started"):
-            timeleft(flux_handle)
+        assert timeleft(flux_handle) == 0.0  # what flux 0.88's binding answers
     finally:
         cancel(flux_handle, held)
         result(flux_handle, held)
     monkeypatch.setenv("FLUX_JOB_ID", "f1111111")
-    with pytest.raises(OSError, match="no such jobid"):
+    with pytest.raises(FileNotFoundError, match="f1111111: no such jobid"):
         timeleft(flux_handle)
-    monkeypatch.setenv("FLUX_JOB_ID", "not-a-jobid!")
-    with pytest.raises(OSError, match="failed to parse jobid"):
+    monkeypatch.setenv("FLUX_JOB_ID", "bogus!")
+    with pytest.raises(OSError, match="failed to parse jobid bogus!") as info:
         timeleft(flux_handle)
+    assert info.value.errno == errno.EINVAL
 
 
 def test_timeleft_of_an_instance_without_limit(

@@ -10,7 +10,7 @@ import time
 from fluxsdk.core import Flux
 from fluxsdk.errors import InvalidJobIDError
 from fluxsdk.job._jobid import JobID
-from fluxsdk.job.info import FLUX_JOB_STATE_PENDING, FLUX_JOB_STATE_RUN
+from fluxsdk.job.info import FLUX_JOB_STATE_RUN
 from fluxsdk.job.list import job_list_id
 
 __all__ = ["timeleft"]
@@ -25,11 +25,11 @@ def _job_expiration(handle: Flux, text: str) -> float:
         job = job_list_id(handle, jobid, ["expiration", "state"]).get_job()
     except FileNotFoundError:
         raise OSError(errno.ENOENT, f"{text}: no such jobid") from None
-    state = int(job["state"])
-    if state & FLUX_JOB_STATE_PENDING:
-        raise OSError(errno.EINVAL, f"job {text} has not started")
-    if state != FLUX_JOB_STATE_RUN:
-        return -math.inf  # a job past RUN has no time left
+    if int(job["state"]) != FLUX_JOB_STATE_RUN:
+        # Only a running job has time left. For a pending job flux-core's C
+        # function fails without an errno, which flux's Python binding
+        # reports as 0.0 time left; fluxsdk answers the same.
+        return -math.inf
     return float(job.get("expiration") or 0.0)
 
 
@@ -49,10 +49,11 @@ def timeleft(flux_handle: Flux | None = None) -> float:
     Inside a job (``$FLUX_JOB_ID`` is set) this is the job's time limit as
     the instance enforces it; otherwise that of the instance ``flux_handle``
     is connected to (default: ``Flux()``). No limit gives ``math.inf``; an
-    expired limit, or a job that has stopped running, gives 0.
+    expired limit, or a job that is not running (pending or finished), gives
+    0, as flux's binding answers.
 
     Raises:
-        OSError: the job is unknown or has not started, or the instance
+        OSError: the job ID cannot be read or names no job, or the instance
             cannot tell its expiration.
     """
     handle = Flux() if flux_handle is None else flux_handle
