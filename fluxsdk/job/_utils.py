@@ -9,6 +9,7 @@ flux's names; :meth:`fluxsdk.job.JobspecV1.apply_options` uses the rest.
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import json
 import os
@@ -424,9 +425,8 @@ def jobspec_add_file(jobspec: Jobspec, arg: str) -> None:
         data, name = name, os.path.basename(name)
     else:
         plain, _, permstr = name.partition(":")
-        if re.fullmatch("[0-7]+", permstr):
+        with contextlib.suppress(ValueError):  # else the ':' belongs to the name
             perms, name = int(permstr, base=8), plain
-        # otherwise the ':' belongs to the name
     try:
         jobspec.add_file(name, data, perms=perms)
     except (TypeError, ValueError, OSError) as exc:
