@@ -9,8 +9,9 @@
   the XDG directories Flux tools read configuration from.
 * For command-line tools: :class:`OutputFormat` (tables with flux's format
   extensions, see :mod:`fluxsdk._outputformat`), :func:`parse_datetime` and
-  :class:`UtilDatetime` (see :mod:`fluxsdk._humantime`), and the argparse
-  actions :class:`ColorAction` and :class:`YesNoAction`.
+  :class:`UtilDatetime` (see :mod:`fluxsdk._humantime`), the argparse
+  actions :class:`ColorAction` and :class:`YesNoAction`, :func:`help_formatter`
+  and :class:`CLIMain` (see :mod:`fluxsdk._cliutil`).
 """
 
 from __future__ import annotations
@@ -24,13 +25,14 @@ from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 from typing import Any
 
-from fluxsdk._argactions import ColorAction, YesNoAction
+from fluxsdk._cliutil import CLIMain, ColorAction, YesNoAction, help_formatter
 from fluxsdk._humantime import UtilDatetime, parse_datetime
 from fluxsdk._outputformat import AltField, DisplayValue, OutputFormat, UtilFormatter, empty_outputs
 from fluxsdk.errors import InvalidDurationError, InvalidInputError
 
 __all__ = [
     "AltField",
+    "CLIMain",
     "ColorAction",
     "DisplayValue",
     "Fileref",
@@ -43,6 +45,7 @@ __all__ = [
     "empty_outputs",
     "fsd",
     "get_treedict",
+    "help_formatter",
     "parse_datetime",
     "parse_fsd",
     "set_treedict",

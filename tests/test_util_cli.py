@@ -10,9 +10,11 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import logging
 import os
+import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import redirect_stdout
 from datetime import datetime
 from pathlib import Path
@@ -22,11 +24,13 @@ import pytest
 
 from fluxsdk.util import (
     AltField,
+    CLIMain,
     ColorAction,
     DisplayValue,
     OutputFormat,
     UtilDatetime,
     YesNoAction,
+    help_formatter,
     parse_datetime,
 )
 
@@ -218,3 +222,66 @@ def test_yes_no_action() -> None:
     assert parser.parse_args(["--opt", "no"]).opt is False
     with pytest.raises(SystemExit):
         parser.parse_args(["--opt=maybe"])
+
+
+# -- help_formatter and CLIMain ------------------------------------------------------------
+
+CLI: dict[str, Any] = json.loads((DATA / "flux_cli_helpers.json").read_text())
+
+
+@pytest.mark.parametrize("raw", [False, True])
+def test_help_formatter_as_flux(raw: bool) -> None:
+    parser = argparse.ArgumentParser(
+        prog="tool",
+        formatter_class=help_formatter(raw_description=raw),
+        description="First line.\n  indented second line.",
+    )
+    parser.add_argument("-n", "--ntasks", type=int, help="number of tasks")
+    parser.add_argument("--long-only", help="only a long option")
+    parser.add_argument("-v", "--verbose", action="store_true", help="more output")
+    parser.add_argument("-x", help="short only")
+    parser.add_argument("--color", nargs="?", metavar="WHEN", help="optional arg")
+    parser.add_argument("files", nargs="*", help="input files")
+    assert parser.format_help() == CLI[f"help_raw={raw}"]
+    narrow = argparse.ArgumentParser(prog="t2", formatter_class=help_formatter(argwidth=10))
+    narrow.add_argument("--a-very-long-option-name", help="help text here")
+    assert narrow.format_help() == CLI["help_argwidth10"]
+
+
+def _exits_with(code: object) -> Callable[[], None]:
+    def main() -> None:
+        sys.exit(code)  # type: ignore[arg-type]
+
+    return main
+
+
+def _raises(exc: Exception) -> Callable[[], None]:
+    def main() -> None:
+        raise exc
+
+    return main
+
+
+MAINS: dict[str, Callable[[], object]] = {
+    "ok": lambda: None,
+    "exit3": _exits_with(3),
+    "exitstr": _exits_with("bye"),
+    "runtime": _raises(RuntimeError("it broke")),
+    "nofile": lambda: Path("/nonexistent/x").read_text(),
+    "value": _raises(ValueError("bad value")),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MAINS))
+def test_climain_as_flux(
+    name: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("FLUX_PYCLI_LOGLEVEL", raising=False)
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", [])  # let CLIMain configure logging afresh
+    with pytest.raises(SystemExit) as info:
+        CLIMain(logging.getLogger("tool"))(MAINS[name])
+    want = CLI["climain"][name]
+    assert info.value.code == want["code"]
+    errors = [line for line in capsys.readouterr().err.splitlines() if "ERROR" in line]
+    assert errors[:1] == want["stderr_first"]
