@@ -110,7 +110,7 @@ class _Reading:
     def result(self) -> datetime:
         moment = self.now
         if self.day is not None:
-            moment = datetime.combine(self.day, moment.time(), moment.tzinfo)
+            moment = datetime.combine(self.day, moment.time())
         if self.time is not None:
             hour, minute, second = self.time
             moment = moment.replace(hour=hour, minute=minute, second=second, microsecond=0)
@@ -283,13 +283,13 @@ def parse_datetime(string: str, now: datetime | None = None) -> datetime:
     words = string.lower().replace(",", " ").split()
     if not words:
         raise InvalidInputError(f'Invalid datetime: "{string}"')
-    reading = _Reading(now.replace(tzinfo=None) if now.tzinfo else now)
+    reading = _Reading(now.replace(tzinfo=None))  # the wall-clock time is what is read
     try:
         _read(words, reading)
     except InvalidInputError as exc:
         raise InvalidInputError(f'Invalid datetime: "{string}": {exc}') from None
-    result = reading.result()
-    return result.replace(microsecond=0).astimezone() if result.tzinfo is None else result
+    # Seconds precision, read as local time, as flux does.
+    return reading.result().replace(microsecond=0).astimezone()
 
 
 class UtilDatetime(datetime):

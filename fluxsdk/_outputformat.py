@@ -231,38 +231,51 @@ class OutputFormat:
             "truncate",
         )
 
+        fill: str
+        align: str
+        sign: str
+        pos_zero: str
+        alt: str
+        zero_pad: str
+        width_str: str
+        grouping: str
+        decimal: str
+        precision_str: str
+        type: str
+        hyphen: str
+        truncate: str
+
         def __init__(self, spec: str) -> None:
             if "::" in spec:
                 spec = spec[spec.index("::") + 2 :]
             match = _SPEC_RE.fullmatch(spec)
             parts = match.groupdict() if match else {}
-            self._parts = {name: parts.get(name) or "" for name in self.components}
-
-        def __getattr__(self, name: str) -> str:
-            parts: dict[str, str] = self.__dict__.get("_parts", {})
-            if name in parts:
-                return parts[name]
-            raise AttributeError(name)
+            for name in self.components:
+                setattr(self, name, parts.get(name) or "")
 
         @property
         def width(self) -> int | str:
             """The minimum width, or ``""`` when none is given."""
-            return int(self._parts["width_str"]) if self._parts["width_str"] else ""
+            return int(self.width_str) if self.width_str else ""
 
         @width.setter
         def width(self, value: int) -> None:
-            self._parts["width_str"] = str(value)
+            self.width_str = str(value)
             # A string precision narrower than the new width would cut values.
-            if self._parts["type"] in ("", "s") and 0 < self.precision < value:
-                self._parts["precision_str"] = str(value)
+            if self.type in ("", "s") and 0 < self.precision < value:
+                self.precision = value
 
         @property
         def precision(self) -> int:
             """The precision, or 0 when none is given."""
-            return int(self._parts["precision_str"]) if self._parts["precision_str"] else 0
+            return int(self.precision_str) if self.precision_str else 0
+
+        @precision.setter
+        def precision(self, value: int) -> None:
+            self.precision_str = str(value)
 
         def __str__(self) -> str:
-            return "".join(self._parts[name] for name in self.components)
+            return "".join(getattr(self, name) for name in self.components)
 
     def __init__(
         self,

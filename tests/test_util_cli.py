@@ -285,3 +285,18 @@ def test_climain_as_flux(
     assert info.value.code == want["code"]
     errors = [line for line in capsys.readouterr().err.splitlines() if "ERROR" in line]
     assert errors[:1] == want["stderr_first"]
+
+
+def test_nullify_expansion_sentinel_argument() -> None:
+    # What flux documents for this argument (flux 0.88 accepts and ignores it).
+    of = OutputFormat("+:{s:<10.10} {i}", headings=HEADINGS, nullify_expansion_sentinel=True)
+    assert of.get_format() == "{0.s} {0.i}"
+
+
+def test_format_spec_parts_can_be_changed() -> None:
+    spec = OutputFormat.FormatSpec("%H::>8.3h")
+    assert (spec.align, spec.width, spec.precision, spec.hyphen) == (">", 8, 3, "h")
+    spec.width = 12  # widening a str precision widens the precision too
+    spec.fill = "*"
+    assert str(spec) == "*>12.12h"
+    assert OutputFormat.FormatSpec("not a spec!").width == ""
