@@ -12,6 +12,8 @@ import types
 from typing import Any
 
 from fluxsdk.eventlog import EventLogEvent
+from fluxsdk.job._jobid import JobID, id_encode, id_parse
+from fluxsdk.job._jobspec import Jobspec, JobspecV1, validate_jobspec
 from fluxsdk.job._utils import BatchConfig
 from fluxsdk.job.event import (
     MAIN_EVENTS,
@@ -23,8 +25,6 @@ from fluxsdk.job.event import (
 )
 from fluxsdk.job.executor import FluxExecutor, FluxExecutorFuture
 from fluxsdk.job.info import JobInfo, job_fields_to_attrs
-from fluxsdk.job.JobID import JobID, id_encode, id_parse
-from fluxsdk.job.Jobspec import Jobspec, JobspecV1, validate_jobspec
 from fluxsdk.job.kill import cancel, cancel_async, job_raise, job_raise_async, kill, kill_async
 from fluxsdk.job.list import JobList, get_job, job_list, job_list_id, job_list_inactive
 from fluxsdk.job.output import (
