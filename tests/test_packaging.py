@@ -96,7 +96,8 @@ def _link_dependencies(target: Path) -> None:
     """Fill ``target`` with links to the top-level files of fluxsdk's dependencies."""
     target.mkdir()
     requires = [Requirement(r) for r in importlib.metadata.requires("fluxsdk") or []]
-    names = [r.name for r in requires if r.marker is None] + ["types-PyYAML", "hatchling"]
+    names = [r.name for r in requires if r.marker is None or r.marker.evaluate({"extra": ""})]
+    names += ["types-PyYAML", "hatchling"]
     for dist in _closure(names):
         if dist.metadata["Name"] == "fluxsdk":
             continue
