@@ -11,6 +11,7 @@ environment. So the path is ``build/editable``, and this hook makes it hold one 
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,8 @@ class EditablePathHook(BuildHookInterface):  # type: ignore[type-arg]
         target = Path(os.pardir, os.pardir, "fluxsdk")
         if link.is_symlink() and Path(os.readlink(link)) == target:
             return
-        if link.is_symlink() or link.exists():
+        if link.is_dir() and not link.is_symlink():
+            shutil.rmtree(link)  # not ours: build/ is scratch space
+        elif link.is_symlink() or link.exists():
             link.unlink()
         link.symlink_to(target, target_is_directory=True)

@@ -238,11 +238,15 @@ def _examples_page(examples: Path, api_dir: Path) -> str:
     lines = ["Examples", "========", ""]
     lines += ["Complete scripts from ``examples/``; each runs as its docstring says.", ""]
     for script in sorted(examples.glob("*.py")):
-        doc = ast.get_docstring(ast.parse(script.read_text(encoding="utf-8"))) or ""
+        tree = ast.parse(script.read_text(encoding="utf-8"))
+        doc = ast.get_docstring(tree) or ""
         title = f"``{script.name}``"
         rel = Path("..", "..", "examples", script.name)  # from docs/api/
         lines += [title, "-" * len(title), "", *doc.splitlines(), ""]
-        lines += [f".. literalinclude:: {rel.as_posix()}", "   :language: python", ""]
+        lines += [f".. literalinclude:: {rel.as_posix()}", "   :language: python"]
+        if doc:  # the code after the docstring, which is shown above as text
+            lines.append(f"   :lines: {(tree.body[0].end_lineno or 0) + 1}-")
+        lines.append("")
     del api_dir
     return "\n".join(lines)
 
