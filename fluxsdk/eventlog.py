@@ -7,10 +7,12 @@
 
 Validation follows libeventlog: an entry is a JSON object whose ``name`` is a
 string, whose ``timestamp`` is a number, and whose optional ``context`` is an
-object; other keys are kept. In addition, as RFC 18 requires, the timestamp
-must be finite and greater than zero, and ``NaN``/``Infinity`` literals
-(which Python's ``json`` would accept but standard JSON does not) are
-refused.
+object; other keys are kept. In addition the timestamp must be finite and not
+negative, and ``NaN``/``Infinity`` literals (which Python's ``json`` would
+accept but standard JSON does not) are refused. An entry of a stored event log
+(:func:`decode_eventlog`, :func:`encode_entry`) must have a timestamp greater
+than zero, as RFC 18 requires; a single :class:`EventLogEvent` may have ``0``,
+as flux's tools use for an event built by hand (and libeventlog for "now").
 """
 
 from __future__ import annotations
@@ -40,8 +42,12 @@ _ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(","
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant)
 
 
-def _validate(entry: Mapping[str, Any], where: str) -> None:
-    """Raise InvalidEventlogError unless ``entry`` holds a valid RFC 18 event."""
+def _validate(entry: Mapping[str, Any], where: str, *, stored: bool = True) -> None:
+    """Raise InvalidEventlogError unless ``entry`` holds a valid RFC 18 event.
+
+    ``stored``: the entry is part of an event log, whose timestamps RFC 18
+    wants greater than zero; otherwise 0 is allowed too.
+    """
     if "name" not in entry:
         raise InvalidEventlogError(f"{where}: missing required key 'name' (a string)")
     if not isinstance(entry["name"], str):
@@ -57,9 +63,10 @@ def _validate(entry: Mapping[str, Any], where: str) -> None:
         raise InvalidEventlogError(
             f"{where}: 'timestamp' must be a number, not {type(ts).__name__}"
         )
-    if not math.isfinite(ts) or ts <= 0:
+    if not math.isfinite(ts) or ts < 0 or (stored and ts == 0):
+        least = "greater than zero" if stored else "zero or more"
         raise InvalidEventlogError(
-            f"{where}: 'timestamp' must be a finite number greater than zero, not {ts!r}"
+            f"{where}: 'timestamp' must be a finite number {least}, not {ts!r}"
         )
     if "context" in entry and not isinstance(entry["context"], dict):
         raise InvalidEventlogError(
@@ -83,8 +90,9 @@ class EventLogEvent(dict[str, Any]):
 
     Raises:
         InvalidEventlogError: (a ``ValueError``) the text is not JSON or not
-            one line, or the entry lacks a string ``name`` or a positive
-            numeric ``timestamp``, or has a ``context`` that is not an object.
+            one line, or the entry lacks a string ``name`` or a numeric
+            ``timestamp`` (finite, zero or more), or has a ``context`` that is
+            not an object.
         TypeError: ``event`` is neither a ``str``, ``bytes`` nor a mapping.
     """
 
@@ -92,9 +100,9 @@ class EventLogEvent(dict[str, Any]):
         if isinstance(event, (bytes, bytearray)):
             event = bytes(event).decode("utf-8")
         if isinstance(event, str):
-            event = _decode_line(event.removesuffix("\n"), "eventlog entry")
+            event = _decode_line(event.removesuffix("\n"), "eventlog entry", stored=False)
         elif isinstance(event, Mapping):
-            _validate(event, "eventlog entry")
+            _validate(event, "eventlog entry", stored=False)
         else:
             raise TypeError(
                 "EventLogEvent() expects a dict or a JSON string of one entry, "
@@ -132,7 +140,7 @@ class EventLogEvent(dict[str, Any]):
         return json.dumps(self.context, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
-def _decode_line(line: str, where: str) -> dict[str, Any]:
+def _decode_line(line: str, where: str, *, stored: bool = True) -> dict[str, Any]:
     """Parse and validate one entry (``line`` without its newline)."""
     if "\n" in line:
         raise InvalidEventlogError(
@@ -148,7 +156,7 @@ def _decode_line(line: str, where: str) -> dict[str, Any]:
         raise InvalidEventlogError(
             f"{where}: expected a JSON object, got a JSON {type(entry).__name__}"
         )
-    _validate(entry, where)
+    _validate(entry, where, stored=stored)
     return entry
 
 

@@ -312,6 +312,17 @@ class Flux:
             self._set_writing(True)
         return tag
 
+    def _hand_over(self) -> None:
+        """Make the calling thread this handle's owner.
+
+        For code that opens a handle and then starts the thread that uses it
+        (the job executor's workers): the opening thread must not touch the
+        handle afterwards.
+        """
+        if self._closed:
+            raise ConnectionLostError(errno.ECONNRESET, f"the handle on {self.uri} is closed")
+        self._thread = threading.get_ident()
+
     def _sign_jobspec(self, jobspec: bytes) -> str:
         """``jobspec`` signed as this handle's instance expects (for job submission)."""
         self._check_thread()
