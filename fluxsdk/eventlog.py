@@ -4,6 +4,9 @@
   ``flux.eventlog`` (and re-exported by ``flux.job.event``).
 * :func:`encode_entry` serializes one entry as a compact JSON line.
 * :func:`decode_eventlog` parses a whole event log into entries.
+* :class:`EventLogFormatter` writes entries for people (as ``flux job
+  eventlog`` and ``flux resource eventlog`` do): text or JSON, raw, ISO 8601,
+  offset or human timestamps, with or without colour.
 
 Validation follows libeventlog: an entry is a JSON object whose ``name`` is a
 string, whose ``timestamp`` is a number, and whose optional ``context`` is an
@@ -19,14 +22,17 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 import time
 from collections.abc import Mapping
-from typing import Any, NoReturn
+from datetime import datetime, timedelta
+from typing import Any, ClassVar, Final, NoReturn
 
 from fluxsdk.errors import InvalidEventlogError
 
 __all__ = [
     "EventLogEvent",
+    "EventLogFormatter",
     "decode_eventlog",
     "encode_entry",
 ]
@@ -255,3 +261,126 @@ def decode_eventlog(text: str) -> list[EventLogEvent]:
             event["context"] = {}
         events.append(event)
     return events
+
+
+_ENTRY_FORMATS: Final = ("text", "json")
+_TIMESTAMP_FORMATS: Final = ("raw", "human", "reltime", "iso", "offset")
+_COLOR_CHOICES: Final = ("always", "never", "auto")
+
+
+class EventLogFormatter:
+    """Formats event log entries for people, as flux's tools print them.
+
+    ``format(entry)`` returns one line. As text, ``<time> <name> key=value
+    ...`` with the values as compact JSON; as JSON, the entry itself
+    (without an empty ``context``).
+
+    Timestamps (``timestamp_format``):
+
+    * ``raw``: seconds since the epoch (``1700000000.250000``);
+    * ``iso``: local time, ISO 8601 with microseconds and the offset (``Z`` for UTC);
+    * ``offset``: seconds since the first entry this formatter saw;
+    * ``human`` (or ``reltime``): ``[Nov14 22:13]`` (local time) for the first
+      entry and whenever a minute has passed since the last such line,
+      otherwise ``[  +0.250000]`` seconds since it.
+
+    Args:
+        format: ``"text"`` or ``"json"``.
+        timestamp_format: one of the above.
+        color: ``"always"``, ``"never"``, or ``"auto"`` (colour when standard
+            output is a terminal).
+
+    Raises:
+        ValueError: an argument is not one of its choices.
+    """
+
+    BOLD: ClassVar[str] = "\033[1m"
+    YELLOW: ClassVar[str] = "\033[33m"
+    GREEN: ClassVar[str] = "\033[32m"
+    BLUE: ClassVar[str] = "\033[34m"
+    MAGENTA: ClassVar[str] = "\033[35m"
+    GRAY: ClassVar[str] = "\033[37m"
+    RED: ClassVar[str] = "\033[31m"
+
+    eventlog_colors: ClassVar[dict[str, str]] = {
+        "name": YELLOW,
+        "time": GREEN,
+        "timebreak": BOLD + GREEN,
+        "key": BLUE,
+        "value": MAGENTA,
+        "number": GRAY,
+        "exception": BOLD + RED,
+    }
+    """The colour of each part of a text line."""
+
+    def __init__(
+        self, format: str = "text", timestamp_format: str = "raw", color: str = "auto"
+    ) -> None:
+        if format not in _ENTRY_FORMATS:
+            raise ValueError(f"Invalid entry_fmt: {format} (expected text or json)")
+        if timestamp_format not in _TIMESTAMP_FORMATS:
+            raise ValueError(
+                f"Invalid timestamp_fmt: {timestamp_format} "
+                f"(expected one of {', '.join(_TIMESTAMP_FORMATS)})"
+            )
+        if color not in _COLOR_CHOICES:
+            raise ValueError(f"Invalid color: {color} (expected always, never or auto)")
+        self.entry_format = format
+        self.timestamp_format = "human" if timestamp_format == "reltime" else timestamp_format
+        self.color = sys.stdout.isatty() if color == "auto" else color == "always"
+        self.t0: float | None = None
+        """The first entry's timestamp (for ``offset``)."""
+        self.last_dt: datetime | None = None
+        """When the last ``human`` date line was (deltas count from it)."""
+        self.last_ts: float | None = None
+
+    def format(self, entry: Mapping[str, Any]) -> str:
+        """One line for ``entry`` (an :class:`EventLogEvent`, or a dict as RFC 18 has it).
+
+        Raises:
+            InvalidEventlogError: ``entry`` is not a valid entry.
+        """
+        event = entry if isinstance(entry, EventLogEvent) else EventLogEvent(entry)
+        if self.entry_format == "json":
+            shown = {k: v for k, v in event.items() if k != "context" or v}
+            return json.dumps(shown, separators=(",", ":"), ensure_ascii=False)
+        return self._text(event)
+
+    def _paint(self, part: str, text: str) -> str:
+        if not self.color:
+            return text
+        return f"{self.eventlog_colors[part]}{text}\033[0m"
+
+    def _text(self, event: EventLogEvent) -> str:
+        line = [self._timestamp(event.timestamp)]
+        line.append(self._paint("exception" if event.name == "exception" else "name", event.name))
+        for key, value in event.context.items():
+            # Only real numbers count as numbers (JSON true/false are values).
+            part = "number" if type(value) in (int, float) else "value"
+            text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+            line.append(f"{self._paint('key', key)}={self._paint(part, text)}")
+        return " ".join(line)
+
+    def _timestamp(self, ts: float) -> str:
+        if self.t0 is None:
+            self.t0 = ts
+        style = self.timestamp_format
+        if style == "human":
+            return self._human(ts)
+        if style == "raw":
+            text = f"{ts:11.6f}"
+        elif style == "offset":
+            text = f"{ts - self.t0:15.6f}"
+        else:  # iso, in local time
+            local = datetime.fromtimestamp(ts).astimezone()
+            micro = int((ts - int(ts)) * 1e6)
+            zone = local.strftime("%z").replace("+0000", "Z")
+            text = f"{local.strftime('%Y-%m-%dT%H:%M:%S')}.{micro:06d}{zone}"
+        return self._paint("time", text)
+
+    def _human(self, ts: float) -> str:
+        when = datetime.fromtimestamp(ts)
+        if self.last_dt is not None and when - self.last_dt < timedelta(minutes=1):
+            return self._paint("time", f"[{(when - self.last_dt).total_seconds():>+11.6f}]")
+        self.last_dt, self.last_ts = when, ts
+        return self._paint("timebreak", f"[{when.astimezone().strftime('%b%d %H:%M')}]")
