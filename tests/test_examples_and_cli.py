@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -85,6 +86,20 @@ def test_submit_cc_wait_progress(fluxsdk_uri: str) -> None:
     ids = [JobID(line) for line in proc.stdout.split()]
     assert len(ids) == 5
     assert "5/5 done, 1 failed" in proc.stderr
+
+
+def test_eventlog_formats(fluxsdk_uri: str) -> None:
+    jobid = cli(fluxsdk_uri, "submit", "--urgency", "0", "true").stdout.strip()
+    assert cli(fluxsdk_uri, "cancel", jobid).returncode == 0
+    as_json = cli(fluxsdk_uri, "eventlog", "--format", "json", jobid)
+    entries = [json.loads(line) for line in as_json.stdout.splitlines()]
+    assert entries[0]["name"] == "submit" and entries[-1]["name"] == "clean"
+    assert all("context" not in e or e["context"] for e in entries)  # empty ones left out
+    offsets = cli(fluxsdk_uri, "eventlog", "-T", "offset", "--color", "never", jobid).stdout
+    first = offsets.splitlines()[0].split()
+    assert first[:2] == ["0.000000", "submit"] and "\x1b[" not in offsets
+    coloured = cli(fluxsdk_uri, "eventlog", "-H", "-L", jobid).stdout.splitlines()
+    assert coloured[0].startswith("\x1b[1m\x1b[32m[") and "\x1b[33msubmit\x1b[0m" in coloured[0]
 
 
 def test_cancel_jobs_eventlog_kill_attach(fluxsdk_uri: str) -> None:
