@@ -474,6 +474,26 @@ def test_handle_is_confined_to_its_thread(h: Flux) -> None:
     assert f.get() == {"value": None}
 
 
+def test_a_handle_can_be_handed_over_to_the_thread_that_uses_it(h: Flux) -> None:
+    # As the job executor does: opened in one thread, used only by the worker it starts.
+    got: list[object] = []
+
+    def worker() -> None:
+        h._hand_over()
+        got.append(h.rpc("test.echo", {"w": 1}).get())
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    thread.join()
+    assert got == [{"w": 1}]
+    with pytest.raises(HandleThreadError):  # the opening thread has given it away
+        h.rpc("test.echo", {})
+    h._hand_over()  # and back, for the fixture to close it
+    h.close()
+    with pytest.raises(ConnectionLostError, match="is closed"):
+        h._hand_over()
+
+
 def test_large_payloads_cross_partial_writes(h: Flux) -> None:
     # Several megabytes each way: the socket cannot take them in one write.
     blob = "x" * (3 << 20)
