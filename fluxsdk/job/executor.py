@@ -187,8 +187,10 @@ class FluxExecutorFuture(concurrent.futures.Future[int]):
             self._jobid_set = True
             callbacks, self._jobid_callbacks = self._jobid_callbacks, []
             self._calls.extend(functools.partial(self._call, cb) for cb in callbacks)
-        self._drain()
-        self._jobid_known.set()
+        try:
+            self._drain()
+        finally:
+            self._jobid_known.set()
         return True
 
     # -- events -----------------------------------------------------------------------
