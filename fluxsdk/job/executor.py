@@ -557,7 +557,8 @@ class _FluxExecutorThread(threading.Thread):
 
     def __break(self, exc: BaseException) -> None:
         """The loop failed: fail every future held, and make the executor refuse work."""
-        _log.error("FluxExecutor worker %s failed", self.name, exc_info=exc)
+        # The traceback goes to threading.excepthook when run() re-raises it.
+        _log.error("FluxExecutor worker %s failed: %r", self.name, exc)
         with self.__lock:  # no submit() slips in between
             self.failure = self.failure or exc
             self.__broken_event.set()
