@@ -212,12 +212,21 @@ print("UPPER", upper)
 """
 
 
-def test_core_alone_loads_and_runs_without_the_upper_layers() -> None:
+def test_core_alone_loads_and_runs_without_the_upper_layers(tmp_path: Path) -> None:
+    # A core that reached up would start a default instance: let it be this test's own.
     env = {k: v for k, v in os.environ.items() if k != "FLUX_URI"}
+    env["FLUXSDK_STATEDIR"] = str(tmp_path / "default")
     script = _CORE_ALONE.format(pkgdir=str(PACKAGE_DIR), upper=UPPER)
-    proc = subprocess.run(
-        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60
-    )
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60
+        )
+    finally:
+        from fluxsdk._control import shutdown
+        from fluxsdk.instance import is_running, uri_for
+
+        if is_running(tmp_path / "default"):
+            shutdown(uri_for(tmp_path / "default"))
     assert proc.returncode == 0, proc.stderr
     assert "UPPER []" in proc.stdout, proc.stdout
 
