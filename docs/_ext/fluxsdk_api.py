@@ -467,10 +467,10 @@ def _targets(text: str, page_modules: list[str]) -> Iterator[str]:
     if not match:
         return
     name = match["name"]
-    if name.startswith(f"{PACKAGE}."):
+    if name == PACKAGE or name.startswith(f"{PACKAGE}."):
         yield name
-    elif name.startswith("flux."):
-        yield f"{PACKAGE}.{name[5:]}"
+    elif name == "flux" or name.startswith("flux."):
+        yield PACKAGE + name[4:]
     else:
         yield from (f"{module}.{name}" for module in page_modules)
 
