@@ -35,11 +35,12 @@ from fluxsdk.hooks import (
     hookimpl,
     hookspecs,
 )
+from fluxsdk.hooks._client import client_hooks
 from fluxsdk.hooks._connectors import plugin_connectors
 from fluxsdk.hooks._global import ENV_ALLOW, ENV_BLOCK, _load
 from fluxsdk.job import Jobspec, JobspecV1
 
-from .hooks_support import Recorder, submitted_environment, submitted_jobspec
+from .hooks_support import Recorder, submitted_environment, submitted_jobspec, wait_for
 
 CONTRACT = {
     "fluxsdk_jobspec_transform",
@@ -48,6 +49,8 @@ CONTRACT = {
     "fluxsdk_connectors",
     "fluxsdk_instance_job_event",
     "fluxsdk_instance_job_priority",
+    "fluxsdk_instance_jobspec_transform",
+    "fluxsdk_instance_jobspec_validate",
 }
 FIRST_PARTY = {
     "site-policy": (
@@ -379,60 +382,193 @@ class _Exits:
         sys.exit(2)
 
 
-@pytest.mark.parametrize(
-    ("broken", "words"),
-    [
-        (_Raises(), "raised RuntimeError: transform bug"),
-        (_Garbage(), "returned dict"),
-        (_Breaks(), "left an invalid jobspec"),
-        (_Exits(), "raised SystemExit"),
-    ],
-)
-def test_a_broken_transform_is_reported_and_its_changes_discarded(
-    flux_handle: Flux, plugin_log: pytest.LogCaptureFixture, broken: object, words: str
+def _job_count(handle: Flux) -> int:
+    return len(job.job_list(handle, max_entries=0, attrs=["id"]).get_jobs())
+
+
+class _Before:
+    @hookimpl(tryfirst=True)
+    def fluxsdk_jobspec_transform(self, jobspec: Jobspec) -> None:
+        jobspec.setattr("user.before", True)
+
+
+class _After:
+    @hookimpl(trylast=True)
+    def fluxsdk_jobspec_transform(self, jobspec: Jobspec) -> None:
+        jobspec.setattr("user.after", True)
+
+
+BROKEN_TRANSFORMS = [
+    (_Raises, "raised RuntimeError: transform bug"),
+    (_Garbage, "returned dict"),
+    (_Breaks, "left an invalid jobspec"),
+    (_Exits, "raised SystemExit"),
+]
+
+
+@pytest.mark.parametrize(("broken", "words"), BROKEN_TRANSFORMS)
+def test_a_failing_transform_stops_the_submission_naming_it(
+    flux_handle: Flux, plugin_log: pytest.LogCaptureFixture, broken: type, words: str
 ) -> None:
-    # The broken plugin runs between two good ones, whose changes are kept.
-    class Before:
-        @hookimpl(tryfirst=True)
-        def fluxsdk_jobspec_transform(self, jobspec: Jobspec) -> None:
-            jobspec.setattr("user.before", True)
-
-    class After:
-        @hookimpl(trylast=True)
-        def fluxsdk_jobspec_transform(self, jobspec: Jobspec) -> None:
-            jobspec.setattr("user.after", True)
-
+    # Fail closed: a site's transform that breaks must not let the job go out unchanged.
+    count = _job_count(flux_handle)
     with (
-        hooks.registered(Before(), "before"),
-        hooks.registered(broken, "broken"),
-        hooks.registered(After(), "after"),
+        hooks.registered(_Before(), "before"),
+        hooks.registered(broken(), "broken"),
+        hooks.registered(_After(), "after"),
     ):
+        with pytest.raises(hooks.PluginFailedError) as caught:
+            job.submit(flux_handle, _spec())
+        with pytest.raises(OSError) as as_os_error:  # what flux.job scripts catch
+            job.submit_async(flux_handle, _spec())
+    error = caught.value
+    assert (error.plugin, error.hook) == ("broken", "fluxsdk_jobspec_transform")
+    assert words in error.failure and "plugin 'broken' failed" in str(error)
+    assert error.errno == errno.EPERM and as_os_error.value.errno == errno.EPERM
+    assert "plugin 'broken' failed in fluxsdk_jobspec_transform" in plugin_log.text
+    assert _job_count(flux_handle) == count  # nothing reached the instance
+
+
+@pytest.mark.parametrize(("broken", "words"), BROKEN_TRANSFORMS)
+def test_an_advisory_transform_that_fails_is_skipped_and_its_changes_discarded(
+    flux_handle: Flux,
+    plugin_log: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    broken: type,
+    words: str,
+) -> None:
+    # Advisory by configuration (as FLUXSDK_ADVISORY_PLUGINS=broken does).
+    manager = hooks.get_plugin_manager()
+    monkeypatch.setattr(manager, "advisory_names", frozenset({"broken"}))
+    with (
+        hooks.registered(_Before(), "before"),
+        hooks.registered(broken(), "broken"),
+        hooks.registered(_After(), "after"),
+    ):
+        assert manager.is_advisory("broken") and not manager.is_advisory("before")
         jobid = job.submit(flux_handle, _spec())
     user = submitted_jobspec(flux_handle, jobid)["attributes"]["user"]
-    assert user == {"before": True, "after": True}
+    assert user == {"before": True, "after": True}  # the others' changes are kept
     assert "plugin 'broken' failed in fluxsdk_jobspec_transform" in plugin_log.text
-    assert words in plugin_log.text
+    assert words in plugin_log.text and "advisory" in plugin_log.text
     assert job.result(flux_handle, jobid).returncode == 0
 
 
-def test_a_broken_validator_is_reported_and_counts_as_accepting(
+class _RaisingValidator:
+    @hookimpl
+    def fluxsdk_jobspec_validate(self) -> str | None:
+        raise KeyError("validator bug")
+
+
+class _GarbageValidator:
+    @hookimpl
+    def fluxsdk_jobspec_validate(self) -> object:
+        return False
+
+
+@pytest.mark.parametrize(
+    ("broken", "words"),
+    [(_RaisingValidator, "raised KeyError: 'validator bug'"), (_GarbageValidator, "returned bool")],
+)
+def test_a_failing_validator_stops_the_submission_naming_it(
+    flux_handle: Flux, broken: type, words: str
+) -> None:
+    count = _job_count(flux_handle)
+    with hooks.registered(broken(), "judge"), pytest.raises(hooks.PluginFailedError) as caught:
+        job.submit(flux_handle, _spec())
+    assert (caught.value.plugin, caught.value.hook) == ("judge", "fluxsdk_jobspec_validate")
+    assert words in str(caught.value)
+    assert _job_count(flux_handle) == count
+
+
+def test_an_advisory_validator_that_fails_counts_as_accepting(
     flux_handle: Flux, plugin_log: pytest.LogCaptureFixture
 ) -> None:
-    class Raises:
-        @hookimpl
-        def fluxsdk_jobspec_validate(self) -> str | None:
-            raise KeyError("validator bug")
+    # Advisory in code: the plugin says so itself.
+    class Raises(_RaisingValidator):
+        FLUXSDK_ADVISORY = True
 
-    class Garbage:
-        @hookimpl
-        def fluxsdk_jobspec_validate(self) -> object:
-            return False
+    class Garbage(_GarbageValidator):
+        FLUXSDK_ADVISORY = True
 
     with hooks.registered(Raises(), "raises"), hooks.registered(Garbage(), "garbage"):
+        infos = {i.name: i for i in hooks.plugins()}
+        assert infos["raises"].advisory and infos["garbage"].advisory
         jobid = job.submit(flux_handle, _spec())
     assert job.result(flux_handle, jobid).returncode == 0
     assert "plugin 'raises' failed in fluxsdk_jobspec_validate" in plugin_log.text
     assert "plugin 'garbage' failed" in plugin_log.text and "returned bool" in plugin_log.text
+
+
+def test_advisory_plugins_are_named_in_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from fluxsdk.hooks._global import ENV_ADVISORY, ENV_TIMEOUT
+
+    monkeypatch.setenv(ENV_ALLOW, "none")
+    monkeypatch.setenv(ENV_ADVISORY, "site_policy, other")
+    monkeypatch.setenv(ENV_TIMEOUT, "2.5")
+    manager = _load()
+    assert manager.advisory_names == {"site-policy", "other"} and manager.deadline == 2.5
+    manager.register(_Raises(), "other")
+    assert manager.is_advisory("other")
+    monkeypatch.setenv(ENV_TIMEOUT, "soon")
+    with pytest.raises(ValueError, match="FLUXSDK_PLUGIN_TIMEOUT='soon'"):
+        _load()
+
+
+class _Hangs:
+    """A transform that blocks until released (a plugin stuck on a dead server)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.release = threading.Event()
+        self.returned = threading.Event()
+
+    @hookimpl
+    def fluxsdk_jobspec_transform(self, jobspec: Jobspec) -> None:
+        self.release.wait()
+        jobspec.setattr("user.hung", True)
+        self.returned.set()
+
+
+def test_a_transform_past_its_deadline_stops_the_submission(
+    flux_handle: Flux, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    manager = hooks.get_plugin_manager()
+    monkeypatch.setattr(manager, "deadline", 0.2)
+    count = _job_count(flux_handle)
+    hangs = _Hangs()
+    with hooks.registered(hangs, "hangs"):
+        try:
+            with pytest.raises(hooks.PluginFailedError) as caught:
+                job.submit(flux_handle, _spec())
+            assert caught.value.errno == errno.ETIMEDOUT
+            assert "did not return within its 0.2 s deadline" in str(caught.value)
+            # While it is stuck, the plugin is not called again: submissions fail at once.
+            with pytest.raises(hooks.PluginFailedError, match="still in a call"):
+                job.submit(flux_handle, _spec())
+            assert _job_count(flux_handle) == count
+        finally:
+            hangs.release.set()
+        assert hangs.returned.wait(10)
+        assert wait_for(lambda: "hangs" not in client_hooks().stuck)
+        jobid = job.submit(flux_handle, _spec())  # it answers again: it is called again
+    assert submitted_jobspec(flux_handle, jobid)["attributes"]["user"] == {"hung": True}
+
+
+def test_an_advisory_transform_past_its_deadline_is_skipped(
+    flux_handle: Flux, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    manager = hooks.get_plugin_manager()
+    monkeypatch.setattr(manager, "deadline", 0.2)
+    hangs = _Hangs()
+    hangs.FLUXSDK_ADVISORY = True  # type: ignore[attr-defined]
+    with hooks.registered(hangs, "hangs"), hooks.registered(_After(), "after"):
+        try:
+            jobid = job.submit(flux_handle, _spec())
+        finally:
+            hangs.release.set()
+    assert submitted_jobspec(flux_handle, jobid)["attributes"]["user"] == {"after": True}
 
 
 def test_a_slow_plugin_is_visible(flux_handle: Flux, plugin_log: pytest.LogCaptureFixture) -> None:

@@ -17,7 +17,7 @@ See ``docs/plugins.md``.
 from __future__ import annotations
 
 from fluxsdk.hooks import hookspecs
-from fluxsdk.hooks._errors import JobspecRejectedError, PluginError
+from fluxsdk.hooks._errors import JobspecRejectedError, PluginError, PluginFailedError
 from fluxsdk.hooks._global import (
     disabled,
     get_plugin_manager,
@@ -36,6 +36,7 @@ __all__ = [
     "InstanceJob",
     "JobspecRejectedError",
     "PluginError",
+    "PluginFailedError",
     "PluginInfo",
     "PluginManager",
     "Rejection",
