@@ -55,7 +55,11 @@ CONTRACT = {
 FIRST_PARTY = {
     "site-policy": (
         "fluxsdk-site-policy",
-        {"fluxsdk_jobspec_transform", "fluxsdk_jobspec_validate"},
+        {
+            "fluxsdk_jobspec_transform",
+            "fluxsdk_instance_jobspec_transform",
+            "fluxsdk_instance_jobspec_validate",
+        },
     ),
     "audit": ("fluxsdk-audit", {"fluxsdk_instance_job_event"}),
     "fair-share": (

@@ -431,3 +431,15 @@ def test_transforms_run_in_the_documented_order_each_seeing_the_last(tmp_path: P
         jobid = job.submit(handle, JobspecV1.from_command(["true"]), urgency=0)
         assert submitted_jobspec(handle, jobid)["attributes"]["user"]["trail"] == final
         assert list(plugin_list(uri))[-3:] == [p.rsplit("/", 1)[1][:-3] for p in paths]
+
+
+def test_the_documented_flux_form_validator_works(tmp_path: Path) -> None:
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "plugins.md").read_text()
+    section = doc.split("## Flux's validator and frobnicator plugins", 1)[1]
+    source = section.split("```python\n", 1)[1].split("\n```", 1)[0]
+    plugin = _write(tmp_path, "max_duration", source)
+    config = {"ingest": {"validator": {"plugins": [plugin], "args": ["--max-hours=1"]}}}
+    with plugin_instance(tmp_path / "state", config=config) as uri, Flux(uri) as handle:
+        assert _submit_error(handle, ["true"]) == (errno.EINVAL, "set a duration of at most 3600 s")
+        with hooks.disabled():
+            job.submit(handle, JobspecV1.from_command(["true"], duration="30m"), urgency=0)
