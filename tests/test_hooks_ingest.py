@@ -443,3 +443,48 @@ def test_the_documented_flux_form_validator_works(tmp_path: Path) -> None:
         assert _submit_error(handle, ["true"]) == (errno.EINVAL, "set a duration of at most 3600 s")
         with hooks.disabled():
             job.submit(handle, JobspecV1.from_command(["true"], duration="30m"), urgency=0)
+
+
+FLUX_PROBE = """
+import json, sys
+import flux, flux.job
+from flux.job import JobspecV1
+
+h = flux.Flux()
+out = {"refused": {}}
+for command in sys.argv[1:]:
+    try:
+        flux.job.submit(h, JobspecV1.from_command([command]), urgency=7, waitable=True)
+    except OSError as exc:
+        out["refused"][command] = [exc.errno, exc.strerror]
+jobid = flux.job.submit(h, JobspecV1.from_command(["true"]), urgency=7, waitable=True)
+out["frobbed"] = flux.job.job_kvs_lookup(h, jobid)["jobspec"]["attributes"]["user"]["frobbed"]
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.flux
+def test_the_recorded_answers_are_real_fluxs(tmp_path: Path) -> None:
+    # The same plugin (imports from flux.job) in real Flux's job-ingest: the
+    # answers fluxsdk's instance is held to above are Flux's.
+    import subprocess
+
+    from .flux_broker import find_flux
+
+    flux = find_flux()
+    if flux is None:
+        pytest.skip("no flux command: put flux-core's bin on PATH or set FLUXSDK_FLUX")
+    plugin = _write(tmp_path, "site", FLUX_FORM_PLUGIN.replace("fluxsdk.job.", "flux.job."))
+    (tmp_path / "conf.toml").write_text(
+        f'[ingest.validator]\nplugins = ["jobspec", "{plugin}"]\n'
+        f'[ingest.frobnicator]\nplugins = ["{plugin}"]\n[site]\ntag = "t"\n'
+    )
+    probe = _write(tmp_path, "probe", FLUX_PROBE)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FLUX_")}
+    argv = [flux, "start", "--test-size=1", "-c", str(tmp_path / "conf.toml")]
+    argv += [flux, "python", probe, *RECORDED["refused"]]
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out["refused"] == RECORDED["refused"]
+    assert out["frobbed"][1:] == RECORDED["accepted"]["true"]["frobbed"][1:]

@@ -283,6 +283,9 @@ class JobManager:
             request.error(exc.errnum, exc.message)
         except RequestError as exc:
             request.error(exc.errnum, exc.errstr)
+        except Exception as exc:  # never leave a submitter without an answer
+            log.exception("ingest of a job failed")
+            request.error(errno.EINVAL if isinstance(exc, ValueError) else errno.EIO, str(exc))
 
     def _admit(
         self,
