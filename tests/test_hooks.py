@@ -767,3 +767,35 @@ def test_the_plugins_command_lists_what_is_loaded_and_from_where(
     if "site-policy" in names:
         assert names["site-policy"]["origin"].startswith("fluxsdk-site-policy ")
         assert "entry point" in text
+
+
+def test_the_deadline_runner_gives_up_on_a_stuck_call_and_hears_when_it_returns() -> None:
+    import threading
+
+    from fluxsdk.hooks._deadline import Clock, Late, Runner
+
+    release, ended = threading.Event(), threading.Event()
+    heard: list[tuple[str, bool]] = []
+
+    def stuck_pass(clock: Clock) -> str:
+        clock.start("stuck")
+        release.wait()
+        heard.append(("returned, given up on", clock.stop()))
+        ended.set()
+        return "too late"
+
+    def quick_pass(clock: Clock) -> str:
+        clock.start("quick")
+        heard.append(("returned, given up on", clock.stop()))
+        return "in time"
+
+    runner = Runner()
+    late: list[Late] = []
+    with pytest.raises(Late) as caught:
+        runner.run(stuck_pass, 0.2, late.append)
+    assert caught.value.what == "stuck" and late == [caught.value]
+    assert runner.run(quick_pass, 0.2) == "in time"  # another helper thread serves
+    release.set()
+    assert ended.wait(10)
+    assert heard == [("returned, given up on", False), ("returned, given up on", True)]
+    assert runner.run(quick_pass, 0) == "in time"  # no deadline: inline

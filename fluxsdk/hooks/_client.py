@@ -54,6 +54,10 @@ class ClientHooks:
         self.stuck: dict[str, float] = {}
         """Plugins in a call that missed its deadline, with when it started."""
 
+    def _late(self, late: Late) -> None:
+        """A call of ``late.what`` missed its deadline: skip the plugin until it returns."""
+        self.stuck[late.what] = time.monotonic() - late.seconds
+
     def returned(self, plugin: str, hook: str) -> None:
         """``plugin``'s call that missed its deadline has returned: it is called again."""
         started = self.stuck.pop(plugin, None)
@@ -92,10 +96,9 @@ class ClientHooks:
         while True:
             one = _Pass(self, transforms, validators, spec, submission, frozenset(skipped))
             try:
-                text, rejections = self.runner.run(one.run, deadline)
+                text, rejections = self.runner.run(one.run, deadline, self._late)
             except Late as late:
                 plugin, hook = late.what, one.hook
-                self.stuck[plugin] = time.monotonic() - late.seconds
                 what = f"did not return within its {deadline:g} s deadline"
                 if not self.manager.is_advisory(plugin):
                     self.manager.calls.garbage(plugin, hook, what, REFUSED)
@@ -210,8 +213,7 @@ class _Pass:
                 impl, hook, kwargs, ADVISORY_SKIPPED if advisory else REFUSED, errors
             )
         finally:
-            self.clock.stop()
-            if self.clock.abandoned:  # this is the call that missed its deadline
+            if self.clock.stop():  # this is the call that missed its deadline
                 self.hooks.returned(plugin, hook)
         if self.clock.abandoned:
             raise _Abandoned

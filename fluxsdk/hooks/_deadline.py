@@ -36,22 +36,51 @@ class Late(Exception):
 
 
 class Clock:
-    """What a pass is doing: the call in progress and when it started."""
+    """What a pass is doing: the call in progress and when it started.
+
+    The caller's decision to give up and the end of the call are serialised
+    by a lock: either the call ended first (the caller does not give up on
+    it), or the caller gave up first (its ``on_late`` ran, and :meth:`stop`
+    then says so to the pass).
+    """
 
     def __init__(self) -> None:
+        self._lock = threading.Lock()
         self.what = ""
         self.started = 0.0
         self.abandoned = False
-        """Set by the caller once it gave up: the pass must stop at its next step."""
+        """Set once the caller gave up: the pass must stop at its next step."""
 
     def start(self, what: str) -> None:
         """A call named ``what`` starts now."""
-        self.started = time.monotonic()  # before ``what``: the caller reads ``what`` first
-        self.what = what
+        with self._lock:
+            self.started = time.monotonic()
+            self.what = what
 
-    def stop(self) -> None:
-        """No call is in progress (the pass is between calls, or done)."""
-        self.what = ""
+    def stop(self) -> bool:
+        """The call in progress ended; True if the caller had given up on it."""
+        with self._lock:
+            self.what = ""
+            return self.abandoned
+
+    def check(self, deadline: float, on_late: Callable[[Late], None] | None) -> float:
+        """Seconds until the call in progress overruns ``deadline`` (``deadline``
+        between calls).
+
+        Raises:
+            Late: it has overrun; ``on_late`` was called first, under the lock.
+        """
+        with self._lock:
+            if not self.what:
+                return deadline
+            overrun = time.monotonic() - self.started
+            if overrun < deadline:
+                return max(deadline - overrun, 0.001)
+            self.abandoned = True
+            late = Late(self.what, overrun)
+            if on_late is not None:
+                on_late(late)
+        raise late
 
 
 class _Job(Generic[T]):
@@ -92,7 +121,12 @@ class Runner:
         self._lock = threading.Lock()
         self._free: list[_Helper] = []
 
-    def run(self, function: Callable[[Clock], T], deadline: float) -> T:
+    def run(
+        self,
+        function: Callable[[Clock], T],
+        deadline: float,
+        on_late: Callable[[Late], None] | None = None,
+    ) -> T:
         """``function(clock)``'s result (or exception), waited for in this thread.
 
         ``function`` calls ``clock.start(what)`` before each call whose time
@@ -100,8 +134,9 @@ class Runner:
         here, unbounded.
 
         Raises:
-            Late: a call ran longer than ``deadline`` seconds; ``clock.abandoned``
-                is set, and the helper thread is left to that call.
+            Late: a call ran longer than ``deadline`` seconds (``on_late`` was
+                called with it); ``clock.abandoned`` is set, and the helper
+                thread is left to that call.
         """
         clock = Clock()
         if deadline <= 0:
@@ -114,18 +149,7 @@ class Runner:
         helper.jobs.put(job)
         timeout = deadline
         while not job.done.acquire(timeout=timeout):
-            what, started = clock.what, clock.started
-            if what:
-                overrun = time.monotonic() - started
-                if overrun >= deadline:
-                    clock.abandoned = True
-                    if not job.done.acquire(blocking=False):
-                        raise Late(what, overrun)
-                    clock.abandoned = False  # it finished just now after all
-                    break
-                timeout = max(deadline - overrun, 0.001)
-            else:
-                timeout = deadline
+            timeout = clock.check(deadline, on_late)
         if job.error is not None:
             raise job.error
         return job.result  # type: ignore[return-value]
