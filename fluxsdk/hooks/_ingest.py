@@ -125,7 +125,7 @@ async def _validate(hooks: InstanceHooks, jobspec: Jobspec, submission: Submissi
     calls = []
     for impl in impls:
         advisory = hooks.manager.is_advisory(impl.plugin_name)
-        mine = _jobspec(copy_json(jobspec.jobspec))  # what a validator changes is not kept
+        mine = _jobspec(_copy_for_validator(jobspec.jobspec))
         kwargs = {"jobspec": mine, "submission": submission, "instance": hooks.info}
         calls.append(_call(hooks, impl, VALIDATE, kwargs, advisory))
     outcomes = await asyncio.gather(*calls)
@@ -229,6 +229,25 @@ def _raised(errors: list[BaseException]) -> _Outcome:
     exc = errors[0] if errors else None
     message = str(exc) if exc is not None and str(exc) else type(exc).__name__
     return _Outcome(FAILED, errno.EPERM, message)
+
+
+def _copy_for_validator(document: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``document`` whose changes are not kept, sharing its environment.
+
+    The environment (often the bulk of a jobspec) is not copied: the job is
+    made of the jobspec without it (its tasks get J's), so a validator that
+    changes it changes nothing.
+    """
+    system = document.get("attributes", {}).get("system", {})
+    environment = system.get("environment") if isinstance(system, dict) else None
+    if environment is None:
+        return dict(copy_json(document))
+    rest = dict(document)
+    rest["attributes"] = dict(rest["attributes"])
+    rest["attributes"]["system"] = {k: v for k, v in system.items() if k != "environment"}
+    copy: dict[str, Any] = copy_json(rest)
+    copy["attributes"]["system"]["environment"] = environment
+    return copy
 
 
 def _jobspec(document: dict[str, Any]) -> Jobspec:
