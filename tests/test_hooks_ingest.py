@@ -128,10 +128,15 @@ def test_an_instance_validator_rejects_jobs_from_clients_without_plugins(
             assert job.result(handle, accepted).returncode == 0
             # novalidate bypasses validators, as in Flux.
             job.submit(handle, JobspecV1.from_command(["forbidden"]), novalidate=True, urgency=0)
+        # The executor (and everything built on submit) gets the instance's answer.
+        with job.FluxExecutor(handle_args=(uri,)) as executor:
+            future = executor.submit(JobspecV1.from_command(["forbidden"]))
+            error = future.exception(timeout=60)
+        assert isinstance(error, OSError) and error.errno == errno.EPERM
         listed = plugin_list(uri)["policy"]
         assert listed["hooks"] == ["fluxsdk_instance_jobspec_validate"]
         stats = listed["stats"]["fluxsdk_instance_jobspec_validate"]
-        assert stats["calls"] == 4 and stats["failures"] == 0
+        assert stats["calls"] == 5 and stats["failures"] == 0
 
 
 # -- Flux's plugin form ----------------------------------------------------------------------
