@@ -292,7 +292,8 @@ class PluginManager(pluggy.PluginManager):
 
     def _add_adapted(self, module: types.ModuleType, name: str, source: str, origin: str) -> str:
         plugin: object = module
-        if self.adapter is not None:
+        # A module with hooks of its own is a fluxsdk plugin, whatever classes it has.
+        if self.adapter is not None and not any(a.startswith(_PREFIX) for a in dir(module)):
             adapted = self.adapter(module, name)
             if adapted is not None:
                 plugin, origin = adapted, f"{origin} (Flux plugin)"
@@ -373,7 +374,11 @@ class PluginManager(pluggy.PluginManager):
             return self._infos[name]
         try:
             plugin = entry_point.load()
-            if self.adapter is not None and isinstance(plugin, types.ModuleType):
+            if (
+                self.adapter is not None
+                and isinstance(plugin, types.ModuleType)
+                and not any(a.startswith(_PREFIX) for a in dir(plugin))
+            ):
                 plugin = self.adapter(plugin, name) or plugin
             self.add(plugin, name, source=source, origin=origin, aliases=[dist[0]] if dist else [])
         except Exception as exc:  # any failure to import is the plugin's, not ours
