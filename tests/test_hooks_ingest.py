@@ -147,7 +147,8 @@ def test_flux_form_plugins_load_unchanged_and_answer_as_flux(tmp_path: Path) -> 
     config = {
         "ingest": {
             "frobnicator": {"plugins": [plugin]},
-            "validator": {"plugins": [plugin], "args": ["--forbid=rm"]},
+            # As Flux's configuration for the recording: its default validator first.
+            "validator": {"plugins": ["jobspec", plugin], "args": ["--forbid=rm"]},
         },
         "site": {"tag": "from-config"},
     }
