@@ -494,3 +494,17 @@ def test_the_recorded_answers_are_real_fluxs(tmp_path: Path) -> None:
     out = json.loads(done.stdout.strip().splitlines()[-1])
     assert out["refused"] == RECORDED["refused"]
     assert out["frobbed"][1:] == RECORDED["accepted"]["true"]["frobbed"][1:]
+
+
+def test_jobspec_defaults_in_the_configuration_apply_as_in_flux(tmp_path: Path) -> None:
+    # Flux enables its defaults and constraints frobnicators by itself when the
+    # configuration has jobspec defaults or queues (flux-core #4598).
+    config = {"policy": {"jobspec": {"defaults": {"system": {"duration": 120}}}}}
+    with plugin_instance(tmp_path / "state", config=config) as uri, Flux(uri) as handle:
+        assert {"defaults", "constraints"} <= set(plugin_list(uri))
+        with hooks.disabled():
+            jobid = job.submit(handle, JobspecV1.from_command(["true"]), urgency=0)
+        assert submitted_jobspec(handle, jobid)["attributes"]["system"]["duration"] == 120
+    off = dict(config, ingest={"frobnicator": {"disable": True}})
+    with plugin_instance(tmp_path / "state2", config=off) as uri:
+        assert "defaults" not in plugin_list(uri)

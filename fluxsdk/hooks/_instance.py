@@ -83,6 +83,21 @@ def snapshot(job: Job) -> InstanceJob:
     )
 
 
+IMPLICIT_FROBNICATORS: Final = ("defaults", "constraints")
+"""Flux's frobnicators when a configuration has jobspec defaults or queues but names none."""
+
+
+def _implicit_frobnicators(config: Mapping[str, Any], table: Mapping[str, Any]) -> bool:
+    """As Flux: jobspec defaults or a queues table enable the default
+    frobnicators, unless ``ingest.frobnicator.disable`` is set."""
+    if table.get("disable") is True:
+        return False
+    policy = config.get("policy")
+    jobspec = policy.get("jobspec") if isinstance(policy, Mapping) else None
+    defaults = jobspec.get("defaults") if isinstance(jobspec, Mapping) else None
+    return defaults is not None or "queues" in config
+
+
 def _names(config: Mapping[str, Any], key: str, prefix: str = "") -> list[str]:
     value = config.get(key) or []
     if not isinstance(value, list) or not all(isinstance(n, str) for n in value):
@@ -158,7 +173,10 @@ class InstanceHooks:
             table = ingest.get(kind) or {}
             if not isinstance(table, Mapping):
                 raise ValueError(f"ingest.{kind} must be a mapping, not {table!r}")
-            configured += _names(table, "plugins", f"ingest.{kind}.")
+            named = _names(table, "plugins", f"ingest.{kind}.")
+            if kind == "frobnicator" and not named and _implicit_frobnicators(config, table):
+                named = list(IMPLICIT_FROBNICATORS)
+            configured += named
             flux_args[kind] = _names(table, "args", f"ingest.{kind}.")
         manager = PluginManager(
             slow_seconds=_seconds(config, "plugin-slow", DEFAULT_SLOW),
