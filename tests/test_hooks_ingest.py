@@ -208,7 +208,8 @@ def test_a_transformed_job_is_made_of_its_new_jobspec_and_runs_J_as_flux(
 
 def test_fluxsdk_versions_of_fluxs_validators_and_frobnicators(tmp_path: Path) -> None:
     config = {
-        "ingest": {"validator": {"args": ["--require-instance-mincores=2"]}},
+        # require-instance reads its limit with self.flux.conf_get, as on Flux.
+        "ingest": {"validator": {"require-instance": {"mincores": 2}}},
         "policy": {"jobspec": {"defaults": {"system": {"duration": "1h", "queue": "batch"}}}},
         "queues": {
             "batch": {},
