@@ -9,6 +9,7 @@ answers to the same Flux-form plugin are in ``data/flux_ingest_plugins.json``.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -509,3 +510,38 @@ def test_jobspec_defaults_in_the_configuration_apply_as_in_flux(tmp_path: Path) 
     off = dict(config, ingest={"frobnicator": {"disable": True}})
     with plugin_instance(tmp_path / "state2", config=off) as uri:
         assert "defaults" not in plugin_list(uri)
+
+
+SLOW_VALIDATOR = """
+import time
+
+from fluxsdk.hooks import hookimpl
+
+
+@hookimpl
+def fluxsdk_instance_jobspec_validate(jobspec):
+    time.sleep(2)
+"""
+
+
+def test_a_submission_in_ingest_when_the_instance_stops_is_answered(tmp_path: Path) -> None:
+    from fluxsdk.instance import start_detached
+    from fluxsdk.testing import shutdown
+
+    plugin = _write(tmp_path, "slow", SLOW_VALIDATOR)
+    uri = start_detached(tmp_path / "state", cores=1, gpus=0, plugins=[plugin])
+    try:
+        with Flux(uri) as handle:
+            with hooks.disabled():
+                future = job.submit_async(handle, JobspecV1.from_command(["true"]))
+            assert wait_for(lambda: plugin_list(uri)["slow"]["queued"] == 1)
+            shutdown(uri)
+            with pytest.raises(OSError) as caught:
+                future.get_id()
+    finally:
+        with contextlib.suppress(OSError):  # stopped already, unless the test failed early
+            shutdown(uri)
+    assert (caught.value.errno, caught.value.strerror) == (
+        errno.ENOSYS,
+        "the instance is shutting down",
+    )

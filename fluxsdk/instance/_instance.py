@@ -253,6 +253,7 @@ class Instance:
         if self._stopping:
             return
         self._stopping = True
+        manager.stop_ingest()
         if self._initial is not None and self._initial.poll() is None:
             self._initial.send_signal(signal.SIGTERM)
         running = [j for j in manager.jobs.values() if j.state in (State.RUN, State.CLEANUP)]
@@ -268,7 +269,7 @@ class Instance:
 
         def wait_for_jobs() -> None:
             busy = [j for j in running if j.state != State.INACTIVE]
-            if busy and time.monotonic() < deadline:
+            if (busy or manager.ingesting) and time.monotonic() < deadline:
                 loop.call_later(0.02, wait_for_jobs)
                 return
             loop.call_soon(loop.stop)

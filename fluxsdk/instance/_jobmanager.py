@@ -281,6 +281,8 @@ class JobManager:
             )
         except IngestRejected as exc:
             request.error(exc.errnum, exc.message)
+        except asyncio.CancelledError:  # the instance is stopping (as Flux answers then)
+            request.error(errno.ENOSYS, "the instance is shutting down")
         except RequestError as exc:
             request.error(exc.errnum, exc.errstr)
         except Exception as exc:  # never leave a submitter without an answer
@@ -332,6 +334,16 @@ class JobManager:
             self.post(job, "dependency-add", {"description": description})
         self.post(job, "validate")
         request.respond({"id": jobid})
+
+    @property
+    def ingesting(self) -> int:
+        """Submissions still with ingest plugins."""
+        return len(self._ingesting)
+
+    def stop_ingest(self) -> None:
+        """Refuse the submissions still with ingest plugins (the instance is stopping)."""
+        for task in list(self._ingesting):
+            task.cancel()
 
     def _feasibility(self, request: Request) -> None:
         """``feasibility.check``: could the resources ever run this jobspec?
