@@ -545,3 +545,12 @@ def test_a_submission_in_ingest_when_the_instance_stops_is_answered(tmp_path: Pa
         errno.ENOSYS,
         "the instance is shutting down",
     )
+
+
+def test_a_flux_form_plugin_that_cannot_configure_refuses_every_job(tmp_path: Path) -> None:
+    plugin = _write(tmp_path, "site", FLUX_FORM_PLUGIN)
+    config = {"ingest": {"frobnicator": {"plugins": [plugin]}}}  # no "site" section to read
+    with plugin_instance(tmp_path / "state", config=config) as uri, Flux(uri) as handle:
+        for _ in range(2):  # configure is tried again on every job until it works
+            assert _submit_error(handle, ["true"]) == (errno.EPERM, "'site'")
+        assert _job_count(handle) == 0
