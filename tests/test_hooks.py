@@ -756,9 +756,15 @@ def test_the_plugins_command_lists_what_is_loaded_and_from_where(
 ) -> None:
     import json
 
-    with hooks.registered(Recorder(), "recorder"):
+    class Advisory(_Limit):
+        FLUXSDK_ADVISORY = True
+
+    with hooks.registered(Recorder(), "recorder"), hooks.registered(Advisory(None), "nicety"):
         text = _run_plugins_command(["--order"], capsys)
         data = json.loads(_run_plugins_command(["--json", "--order"], capsys))
+    nicety = next(line for line in text.splitlines() if "nicety" in line)
+    assert nicety.endswith("[advisory: fails open]")
+    assert "- fluxsdk_jobspec_validate (client)" in text
     assert "fluxsdk.core.connectors._builtin" in text and "built-in" in text
     assert "recorder" in text and "register()" in text
     names = {entry["name"]: entry for entry in data["plugins"]}
