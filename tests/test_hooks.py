@@ -13,6 +13,7 @@ import importlib.metadata
 import inspect
 import logging
 import os
+import signal
 import sys
 import time
 from collections.abc import Iterator
@@ -805,3 +806,42 @@ def test_the_deadline_runner_gives_up_on_a_stuck_call_and_hears_when_it_returns(
     assert ended.wait(10)
     assert heard == [("returned, given up on", False), ("returned, given up on", True)]
     assert runner.run(quick_pass, 0) == "in time"  # no deadline: inline
+
+
+def test_a_forked_child_runs_its_plugin_passes_in_threads_of_its_own() -> None:
+    import json
+
+    class Tag:
+        @hookimpl
+        def fluxsdk_jobspec_transform(self, jobspec: Jobspec) -> None:
+            jobspec.setattr("user.tagged", True)
+
+    spec = _spec().dumps().encode()
+    with hooks.registered(Tag(), "tag"):
+        parent = client_hooks()
+        parent.prepare_jobspec(spec, uri="u", urgency=16, flags=0)  # a helper thread exists
+        pid = os.fork()
+        if pid == 0:  # the child: the parent's helper thread is not here
+            status = 1
+            try:
+                hooks_here = client_hooks()
+                text = hooks_here.prepare_jobspec(spec, uri="u", urgency=16, flags=0)
+                tagged = json.loads(text)["attributes"]["user"]["tagged"]
+                status = 0 if hooks_here is not parent and tagged is True else 2
+            finally:
+                os._exit(status)
+        status = _reap(pid)
+    assert os.waitstatus_to_exitcode(status) == 0
+
+
+def _reap(pid: int, patience: float = 30.0) -> int:
+    """The wait status of child ``pid``; a child that hangs is killed and fails the test."""
+    until = time.monotonic() + patience
+    while time.monotonic() < until:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return status
+        time.sleep(0.02)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    pytest.fail(f"child {pid} hung (killed)")

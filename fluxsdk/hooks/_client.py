@@ -49,6 +49,8 @@ class ClientHooks:
 
     def __init__(self, manager: PluginManager) -> None:
         self.manager = manager
+        self.pid = os.getpid()
+        """The process these hooks (and their helper threads) belong to."""
         self.jobspecs = JobspecMemo()
         self.runner = Runner()
         self.stuck: dict[str, float] = {}
@@ -276,9 +278,13 @@ _cache: dict[int, ClientHooks] = {}
 
 
 def client_hooks() -> ClientHooks:
-    """The client-side hooks of this process's plugin manager."""
+    """The client-side hooks of this process's plugin manager.
+
+    A forked child gets hooks of its own: its parent's helper threads (and
+    the calls they were stuck in) do not exist in it.
+    """
     manager = get_plugin_manager()
     hooks = _cache.get(id(manager))
-    if hooks is None or hooks.manager is not manager:
+    if hooks is None or hooks.manager is not manager or hooks.pid != os.getpid():
         hooks = _cache[id(manager)] = ClientHooks(manager)
     return hooks
