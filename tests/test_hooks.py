@@ -236,10 +236,10 @@ def test_allow_and_block_lists(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(ENV_BLOCK, "fair-share")
     names = {info.name for info in _load().infos()}
     assert "audit" in names and "fair-share" not in names and "site-policy" not in names
-    assert "fluxsdk.core.connectors._builtin" in names  # built-ins always load
+    assert "fluxsdk.hooks._builtin" in names  # built-ins always load
     monkeypatch.setenv(ENV_ALLOW, "none")
     monkeypatch.delenv(ENV_BLOCK)
-    assert [info.name for info in _load().infos()] == ["fluxsdk.core.connectors._builtin"]
+    assert [info.name for info in _load().infos()] == ["fluxsdk.hooks._builtin"]
 
 
 def _fake_distribution(root: Path, name: str, entry_points: str) -> None:
@@ -676,7 +676,7 @@ class _Alias:
 
 def test_connectors_come_from_plugins_built_in_ones_too(fluxsdk_uri: str) -> None:
     table = plugin_connectors()
-    assert table["fluxsdk"].plugin == "fluxsdk.core.connectors._builtin"
+    assert table["fluxsdk"].plugin == "fluxsdk.hooks._builtin"
     alias = _Alias()
     with hooks.registered(alias, "alias"):
         uri = fluxsdk_uri.replace("fluxsdk://", "alias://")
@@ -766,7 +766,7 @@ def test_the_plugins_command_lists_what_is_loaded_and_from_where(
     nicety = next(line for line in text.splitlines() if "nicety" in line)
     assert nicety.endswith("[advisory: fails open]")
     assert "- fluxsdk_jobspec_validate (client)" in text
-    assert "fluxsdk.core.connectors._builtin" in text and "built-in" in text
+    assert "fluxsdk.hooks._builtin" in text and "built-in" in text
     assert "recorder" in text and "register()" in text
     names = {entry["name"]: entry for entry in data["plugins"]}
     assert names["recorder"]["hooks"] == ["fluxsdk_job_event"]

@@ -50,7 +50,7 @@ ENV_SLOW: Final = "FLUXSDK_PLUGIN_SLOW"
 ENV_ADVISORY: Final = "FLUXSDK_ADVISORY_PLUGINS"
 ENV_TIMEOUT: Final = "FLUXSDK_PLUGIN_TIMEOUT"
 
-CLIENT_BUILTINS: Final = ("fluxsdk.core.connectors._builtin",)
+CLIENT_BUILTINS: Final = ("fluxsdk.hooks._builtin",)
 """Modules registered as built-in plugins in every process (the embedded connector)."""
 
 DEFAULT_SLOW_SECONDS: Final = 0.1
