@@ -34,9 +34,11 @@ def embedded_instance() -> Iterator[str]:
     """A fresh embedded instance of the recorded size; yields its URI."""
     from fluxsdk.testing import instance_running
 
-    with tempfile.TemporaryDirectory(prefix="fluxsdk-diff-inst-") as statedir:
-        with instance_running(statedir, size=1, cores=CORES, gpus=0) as uri:
-            yield uri
+    with (
+        tempfile.TemporaryDirectory(prefix="fluxsdk-diff-inst-") as statedir,
+        instance_running(statedir, size=1, cores=CORES, gpus=0) as uri,
+    ):
+        yield uri
 
 
 @contextlib.contextmanager

@@ -53,7 +53,7 @@ class Report:
         ]
         for key, (rec, obs) in sorted(self.unexpected.items()):
             lines.append(f"  DIFF {key}\n    flux:     {_short(rec)}\n    observed: {_short(obs)}")
-        for key, (rec, obs, why) in sorted(self.expected.items()):
+        for key, (_rec, _obs, why) in sorted(self.expected.items()):
             lines.append(f"  expected {key}: {why}")
         for key in self.fixed:
             lines.append(f"  FIXED (remove from expected_differences.json): {key}")

@@ -15,11 +15,13 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import errno as errno_mod
+import json
 import os
 import re
 import socket
 import tempfile
 import threading
+import time
 import traceback
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -35,9 +37,16 @@ __all__ = ["SCENARIOS", "Ctx", "Scenario", "run_all", "scenario"]
 
 #: How long one scenario may take before its jobs are cancelled and it is reported as hung.
 SCENARIO_TIMEOUT: Final = 60.0
+#: How long to wait for job-list to show what the job manager did.
+LIST_SETTLE_TIMEOUT: Final = 10.0
 _TIME_KEYS: Final = frozenset({"timestamp", "runtime", "expiration", "t_remaining"})
 _URI_RE: Final = re.compile(r"\b(?:local|fluxsdk|ssh)://\S*")
 _CORES_RE: Final = re.compile(r"core[\d,\-\[\]]+")
+# Wall-clock renderings: a begin-time dependency and its listing form.
+_BEGIN_RE: Final = re.compile(r"(begin-time=)\d+(\.\d+)?")
+_BEGIN_AT_RE: Final = re.compile(r"(begin@)\d\d:\d\d(:\d\d)?")
+# The job shell's own source location in its log events.
+_SOURCE_KEYS: Final = frozenset({"file", "line"})
 
 
 @attrs.define(frozen=True)
@@ -95,6 +104,8 @@ class Ctx:
         if key in ("nodelist", "hostname"):
             return "$HOST" if value else value
         if isinstance(value, Mapping):
+            if "message" in value and "level" in value:  # a shell log event
+                value = {k: v for k, v in value.items() if k not in _SOURCE_KEYS}
             return {str(k): self.norm(v, str(k)) for k, v in value.items()}
         if isinstance(value, (list, tuple)):
             return [self.norm(v) for v in value]
@@ -120,6 +131,8 @@ class Ctx:
                 text = text.replace(form, f"$JOB{index}")
             text = re.sub(rf"\b{int(jid)}\b", f"$JOB{index}", text)
         text = _URI_RE.sub("$URI", text)
+        text = _BEGIN_RE.sub(lambda m: m.group(1) + "T" + _decimals(m.group(2)), text)
+        text = _BEGIN_AT_RE.sub(r"\1T", text)
         host = socket.gethostname()
         if host:
             text = re.sub(rf"\b{re.escape(host)}\b", "$HOST", text)
@@ -138,7 +151,7 @@ class Ctx:
         """A job running ``sh -c script``."""
         return self.spec(["sh", "-c", script], **kwargs)
 
-    def submit(self, jobspec: JobspecV1, **kwargs: Any) -> JobID:
+    def submit(self, jobspec: JobspecV1 | str, **kwargs: Any) -> JobID:
         """Submit; the ID joins the normalisation table."""
         jid = job.submit(self.handle, jobspec, **kwargs)
         self.jobids.append(int(jid))
@@ -193,17 +206,27 @@ class Ctx:
         self.fact(f"{prefix}.streams", sorted(per_stream))
         self.fact(f"{prefix}.other", others)
 
-    def job_facts(self, jid: JobID, prefix: str = "job", *, output: bool = True) -> None:
-        """The usual facts of an ended job: eventlogs, output, result, listing."""
+    def job_facts(
+        self, jid: JobID, prefix: str = "job", *, output: bool = True, unordered: bool = False
+    ) -> None:
+        """The usual facts of an ended job: eventlogs, output, result, listing.
+
+        With ``unordered`` (several tasks), ``job_output``'s lines are sorted:
+        the order between tasks' lines is a race on any instance.
+        """
+
+        def out(labelio: bool) -> Any:
+            text = job.job_output(self.handle, jid, labelio=labelio)
+            if unordered:
+                return {k: sorted(v.splitlines()) for k, v in text._asdict().items()}
+            return text
+
         self.attempt(f"{prefix}.result", lambda: _result_dict(self.handle, jid))
         self.eventlog(jid, f"{prefix}.events")
         if output:
             self.attempt(f"{prefix}.outputlog", lambda: self._output_or_error(jid, prefix))
-            self.attempt(f"{prefix}.job_output", lambda: job.job_output(self.handle, jid))
-            self.attempt(
-                f"{prefix}.job_output_labels",
-                lambda: job.job_output(self.handle, jid, labelio=True),
-            )
+            self.attempt(f"{prefix}.job_output", lambda: out(False))
+            self.attempt(f"{prefix}.job_output_labels", lambda: out(True))
         self.listing(jid, f"{prefix}.get_job")
 
     def _output_or_error(self, jid: JobID, prefix: str) -> bool:
@@ -211,28 +234,68 @@ class Ctx:
         return True
 
     def listing(self, jid: JobID, name: str) -> None:
-        """Record ``get_job``'s dictionary for the job."""
-        info = job.get_job(self.handle, jid)
+        """Record ``get_job``'s dictionary for the job (once job-list has caught up)."""
+        state = _current_state(self.handle, jid)
+        info = self.settled(jid, state)
         self.fact(name, info)
 
-    def run(self, jobspec: JobspecV1, prefix: str = "job", **kwargs: Any) -> JobID:
+    def settled(self, jid: JobID, state: str) -> dict[str, Any] | None:
+        """``get_job`` once job-list shows ``state`` (it follows the job manager
+        asynchronously on any instance); the last answer after a while."""
+        deadline = time.monotonic() + LIST_SETTLE_TIMEOUT
+        while True:
+            info = job.get_job(self.handle, jid)
+            if (info and info.get("state") == state) or time.monotonic() > deadline:
+                return info
+            time.sleep(0.02)
+
+    def run(
+        self, jobspec: JobspecV1, prefix: str = "job", *, unordered: bool = False, **kwargs: Any
+    ) -> JobID:
         """Submit, wait for the job to end, record its usual facts."""
         jid = self.submit(jobspec, **kwargs)
         self.wait_event(jid, "clean")
-        self.job_facts(jid, prefix)
+        self.job_facts(jid, prefix, unordered=unordered)
         return jid
 
     def cancel_all(self) -> None:
         """Cancel every job of this scenario still active (clean-up)."""
         for jid in self.jobids:
-            try:
+            with contextlib.suppress(OSError):
                 job.cancel(self.handle, jid)
-            except OSError:
-                pass
+
+
+def _current_state(handle: Flux, jid: JobID) -> str:
+    """The job's state by its main eventlog as it is now (the job manager's view)."""
+    reply = handle.rpc("job-info.lookup", {"id": int(jid), "keys": ["eventlog"], "flags": 0})
+    state = "NEW"
+    for line in reply.get()["eventlog"].splitlines():
+        event = json.loads(line)
+        name, context = event["name"], event.get("context", {})
+        if name == "exception" and context.get("severity") == 0 and state != "INACTIVE":
+            state = "CLEANUP"
+        elif name == "validate" and state == "NEW":
+            state = "DEPEND"
+        elif name == "depend" and state == "DEPEND":
+            state = "PRIORITY"
+        elif name == "priority" and state == "PRIORITY":
+            state = "SCHED"
+        elif name == "start" and state == "SCHED":
+            state = "RUN"
+        elif name == "finish":
+            state = "CLEANUP"
+        elif name == "clean":
+            state = "INACTIVE"
+    return state
 
 
 def _result_dict(handle: Flux, jid: JobID) -> dict[str, Any]:
     return job.result(handle, jid).to_dict(filtered=False)
+
+
+def _decimals(fraction: str | None) -> str:
+    """How a time was rendered, without its value: ``.ddd`` for 3 decimals."""
+    return "." + "d" * (len(fraction) - 1) if fraction else ""
 
 
 def _printable(text: str) -> str:

@@ -7,6 +7,7 @@ instance both sides run on has one node with 2 cores and no GPU.
 
 from __future__ import annotations
 
+import functools
 import json
 import signal
 import time
@@ -72,7 +73,7 @@ def _killed_by_signal(ctx: Ctx) -> None:
 @scenario("num-tasks-2")
 def _ntasks2(ctx: Ctx) -> None:
     """Two tasks, each printing its rank."""
-    ctx.run(ctx.sh("echo rank=$FLUX_TASK_RANK", num_tasks=2))
+    ctx.run(ctx.sh("echo rank=$FLUX_TASK_RANK", num_tasks=2), unordered=True)
 
 
 @scenario("cores-per-task-2")
@@ -90,7 +91,9 @@ def _exclusive(ctx: Ctx) -> None:
 @scenario("tasks-on-one-node")
 def _tasks_node(ctx: Ctx) -> None:
     """Two tasks on one node."""
-    ctx.run(ctx.sh("echo $FLUX_TASK_LOCAL_ID $FLUX_JOB_SIZE", num_tasks=2, num_nodes=1))
+    ctx.run(
+        ctx.sh("echo $FLUX_TASK_LOCAL_ID $FLUX_JOB_SIZE", num_tasks=2, num_nodes=1), unordered=True
+    )
 
 
 @scenario("unsatisfiable-cores")
@@ -139,6 +142,7 @@ def _duration_trap(ctx: Ctx) -> None:
 def _name(ctx: Ctx) -> None:
     """A job with an explicit name."""
     jid = ctx.run(ctx.spec(["true"], name="my-job"))
+    ctx.settled(jid, "INACTIVE")
     ctx.fact("name-filter", _list_ids(ctx.handle, ctx.jobids, name="my-job"))
     del jid
 
@@ -190,9 +194,7 @@ def _environment2(ctx: Ctx) -> None:
 @scenario("env-expand")
 def _env_expand(ctx: Ctx) -> None:
     """Templates in the environment expanded by the shell."""
-    ctx.run(
-        ctx.sh('echo "$MYID $MYSIZE"', env_expand={"MYID": "{{id}}", "MYSIZE": "{{size}}"})
-    )
+    ctx.run(ctx.sh('echo "$MYID $MYSIZE"', env_expand={"MYID": "{{id}}", "MYSIZE": "{{size}}"}))
 
 
 @scenario("rlimit-nofile")
@@ -248,14 +250,14 @@ def _stdout_template(ctx: Ctx) -> None:
 @scenario("stdout-file-label-io")
 def _label_io(ctx: Ctx) -> None:
     """Labelled file output from two tasks."""
-    ctx.run(ctx.sh("echo hi", num_tasks=2, output="l.txt", label_io=True))
+    ctx.run(ctx.sh("echo hi", num_tasks=2, output="l.txt", label_io=True), unordered=True)
     ctx.fact("file", sorted((ctx.tmp / "l.txt").read_text().splitlines()))
 
 
 @scenario("stdout-file-per-task")
 def _per_task(ctx: Ctx) -> None:
     """An output template per task rank."""
-    ctx.run(ctx.sh("echo $FLUX_TASK_RANK", num_tasks=2, output="t{{taskid}}.out"))
+    ctx.run(ctx.sh("echo $FLUX_TASK_RANK", num_tasks=2, output="t{{taskid}}.out"), unordered=True)
     ctx.fact("files", sorted(p.name for p in ctx.tmp.iterdir() if p.suffix == ".out"))
 
 
@@ -279,7 +281,9 @@ def _many_lines(ctx: Ctx) -> None:
     events = [e.context for e in job.event_watch(ctx.handle, jid, eventlog="guest.output")]
     data = [e for e in events if e.get("stream") == "stdout" and "data" in e]
     ctx.fact("data-events", len(data))
-    ctx.fact("stdout-ok", "".join(e["data"] for e in data) == "".join(f"{i}\n" for i in range(1, 2001)))
+    ctx.fact(
+        "stdout-ok", "".join(e["data"] for e in data) == "".join(f"{i}\n" for i in range(1, 2001))
+    )
     ctx.fact("result", job.result(ctx.handle, jid).result)
 
 
@@ -340,7 +344,9 @@ def _empty_lines(ctx: Ctx) -> None:
 @scenario("output-two-tasks")
 def _two_task_output(ctx: Ctx) -> None:
     """Output of two tasks, with and without labels."""
-    ctx.run(ctx.sh("echo task$FLUX_TASK_RANK; echo e$FLUX_TASK_RANK >&2", num_tasks=2))
+    ctx.run(
+        ctx.sh("echo task$FLUX_TASK_RANK; echo e$FLUX_TASK_RANK >&2", num_tasks=2), unordered=True
+    )
 
 
 @scenario("output-utf8-multibyte")
@@ -399,9 +405,11 @@ def _signal_option(ctx: Ctx) -> None:
 @scenario("exit-timeout-none")
 def _exit_timeout(ctx: Ctx) -> None:
     """exit-timeout=none: a failing task does not end its sibling."""
-    js = ctx.sh('if [ "$FLUX_TASK_RANK" = 0 ]; then exit 1; fi; sleep 1; echo survived', num_tasks=2)
+    js = ctx.sh(
+        'if [ "$FLUX_TASK_RANK" = 0 ]; then exit 1; fi; sleep 1; echo survived', num_tasks=2
+    )
     js.setattr_shell_option("exit-timeout", "none")
-    ctx.run(js)
+    ctx.run(js, unordered=True)
 
 
 @scenario("exit-on-error")
@@ -409,7 +417,7 @@ def _exit_on_error(ctx: Ctx) -> None:
     """exit-on-error: a failing task ends the job."""
     js = ctx.sh('if [ "$FLUX_TASK_RANK" = 0 ]; then exit 5; fi; sleep 30', num_tasks=2)
     js.setattr_shell_option("exit-on-error", 1)
-    ctx.run(js)
+    ctx.run(js, unordered=True)
 
 
 @scenario("output-file-append")
@@ -452,14 +460,20 @@ def _batch_fail(ctx: Ctx) -> None:
     js = JobspecV1.from_batch_command(
         "#!/bin/sh\nexit 7\n", "failbatch", environment=dict(ctx.env), cwd=str(ctx.tmp)
     )
-    ctx.run(js)
+    jid = ctx.submit(js)
+    ctx.wait_event(jid, "clean")
+    ctx.eventlog(jid)
+    ctx.attempt("result", lambda: job.result(ctx.handle, jid).returncode)
+    ctx.attempt("stdout", lambda: job.job_output(ctx.handle, jid).stdout)
+    # The nested broker's own report of its initial program's exit (time-stamped).
+    ctx.facts["info:stderr"] = ctx.norm(job.job_output(ctx.handle, jid).stderr)
 
 
 @scenario("nest-command")
 def _nest(ctx: Ctx) -> None:
     """A nested instance running a command."""
     js = JobspecV1.from_nest_command(
-        ["sh", "-c", "test -n \"$FLUX_URI\" && echo nested-ok"],
+        ["sh", "-c", 'test -n "$FLUX_URI" && echo nested-ok'],
         environment=dict(ctx.env),
         cwd=str(ctx.tmp),
     )
@@ -480,6 +494,7 @@ def _held_cancel(ctx: Ctx) -> None:
     """A held job (urgency 0) cancelled."""
     jid = ctx.submit(ctx.spec(["true"]), urgency=0)
     ctx.wait_event(jid, "priority")
+    ctx.settled(jid, "SCHED")
     ctx.fact("pending-state", _list_ids(ctx.handle, ctx.jobids, states=SCHED))
     ctx.attempt("output-nowait", lambda: job.job_output(ctx.handle, jid, nowait=True))
     job.cancel(ctx.handle, jid, "no longer needed")
@@ -508,17 +523,20 @@ def _expedite(ctx: Ctx) -> None:
     ctx.listing(jid, "get_job")
 
 
-@scenario("urgency-changes")
+@scenario("urgency-changes", isolated=True)
 def _urgency_changes(ctx: Ctx) -> None:
-    """Several urgency changes on a pending job."""
-    jid = ctx.submit(ctx.spec(["true"]), urgency=0)
+    """Several urgency changes on a job that cannot start (another holds every core)."""
+    blocker = ctx.submit(ctx.sh("echo ready; sleep 30", cores_per_task=2))
+    _wait_stdout(ctx, blocker)
+    jid = ctx.submit(ctx.spec(["true"], cores_per_task=2), urgency=0)
     ctx.wait_event(jid, "priority")
     for i, u in enumerate((5, 0, 20, 0)):
-        ctx.attempt(f"set_urgency-{i}-{u}", lambda u=u: job.set_urgency(ctx.handle, jid, u))
+        ctx.attempt(f"set_urgency-{i}-{u}", functools.partial(job.set_urgency, ctx.handle, jid, u))
     ctx.attempt("set_urgency-32", lambda: job.set_urgency(ctx.handle, jid, 32))
     ctx.attempt("set_urgency--1", lambda: job.set_urgency(ctx.handle, jid, -1))
     ctx.listing(jid, "get_job-held")
     job.cancel(ctx.handle, jid)
+    job.cancel(ctx.handle, blocker)
     ctx.wait_event(jid, "clean")
     ctx.eventlog(jid)
 
@@ -664,6 +682,7 @@ def _begin_future(ctx: Ctx) -> None:
     js.setattr("system.dependencies", [{"scheme": "begin-time", "value": str(time.time() + 3600)}])
     jid = ctx.submit(js)
     ctx.wait_event(jid, "dependency-add")
+    ctx.settled(jid, "DEPEND")
     ctx.fact("state", _list_ids(ctx.handle, ctx.jobids, states=DEPEND))
     job.cancel(ctx.handle, jid)
     ctx.wait_event(jid, "clean")
@@ -843,7 +862,7 @@ def _wait_cancelled(ctx: Ctx) -> None:
 # -- listings --------------------------------------------------------------------------
 
 
-@scenario("list-filters")
+@scenario("list-filters", isolated=True)
 def _list_filters(ctx: Ctx) -> None:
     """job_list by state and result, with this scenario's jobs."""
     ok = ctx.submit(ctx.spec(["true"]))
@@ -851,7 +870,9 @@ def _list_filters(ctx: Ctx) -> None:
     held = ctx.submit(ctx.spec(["true"]), urgency=0)
     for jid in (ok, bad):
         ctx.wait_event(jid, "clean")
+        ctx.settled(jid, "INACTIVE")
     ctx.wait_event(held, "priority")
+    ctx.settled(held, "SCHED")
     ctx.fact("pending", _list_ids(ctx.handle, ctx.jobids, states=PENDING))
     ctx.fact("inactive", _list_ids(ctx.handle, ctx.jobids, states=INACTIVE))
     ctx.fact("completed", _list_ids(ctx.handle, ctx.jobids, results=COMPLETED))
@@ -859,6 +880,7 @@ def _list_filters(ctx: Ctx) -> None:
     ctx.fact("all", _list_ids(ctx.handle, ctx.jobids))
     job.cancel(ctx.handle, held)
     ctx.wait_event(held, "clean")
+    ctx.settled(held, "INACTIVE")
     ctx.fact("canceled", _list_ids(ctx.handle, ctx.jobids, results=CANCELED))
     ctx.fact("inactive-list", _list_ids(ctx.handle, ctx.jobids, states=INACTIVE))
 
@@ -874,9 +896,7 @@ def _list_attrs(ctx: Ctx) -> None:
     )
     ctx.attempt("all", lambda: job.job_list_id(ctx.handle, jid).get())
     ctx.attempt("unknown-attr", lambda: job.job_list_id(ctx.handle, jid, attrs=["nosuch"]).get())
-    ctx.attempt(
-        "list-unknown-attr", lambda: job.job_list(ctx.handle, attrs=["nosuchattr"]).get()
-    )
+    ctx.attempt("list-unknown-attr", lambda: job.job_list(ctx.handle, attrs=["nosuchattr"]).get())
 
 
 @scenario("list-running")
@@ -884,6 +904,7 @@ def _list_running(ctx: Ctx) -> None:
     """A running job's listing."""
     jid = ctx.submit(ctx.sh("echo ready; sleep 30", duration=100))
     _wait_stdout(ctx, jid)
+    ctx.settled(jid, "RUN")
     ctx.fact("running", _list_ids(ctx.handle, ctx.jobids, states=RUN))
     info = job.get_job(ctx.handle, jid) or {}
     ctx.fact("get_job", {k: v for k, v in info.items() if k not in ("runtime",)})
@@ -900,6 +921,7 @@ def _list_since(ctx: Ctx) -> None:
     time.sleep(0.05)
     second = ctx.submit(ctx.spec(["true"]))
     ctx.wait_event(second, "clean")
+    ctx.settled(second, "INACTIVE")
     jobs = job.job_list_inactive(ctx.handle, since=mark).get()["jobs"]
     ctx.fact("since", sorted(ctx.jobids.index(j["id"]) for j in jobs if j["id"] in ctx.jobids))
 
@@ -926,7 +948,7 @@ def _bad_duration(ctx: Ctx) -> None:
     """A negative duration sent raw."""
     doc = ctx.spec(["true"]).jobspec
     doc["attributes"]["system"]["duration"] = -5
-    ctx.attempt("submit", lambda: job.submit(ctx.handle, json.dumps(doc)))
+    ctx.attempt("submit", lambda: ctx.submit(json.dumps(doc)) and "accepted")
 
 
 @scenario("bad-queue")
@@ -955,8 +977,10 @@ def _bad_eventlog(ctx: Ctx) -> None:
     )
     ctx.attempt("event_wait-missing", lambda: job.event_wait(ctx.handle, jid, "nosuchevent"))
     ctx.attempt("output-unknown-job", lambda: job.job_output(ctx.handle, 987654321))
-    ctx.attempt("exec-eventlog", lambda: [e.name for e in job.event_watch(
-        ctx.handle, jid, eventlog="guest.exec.eventlog")])
+    ctx.attempt(
+        "exec-eventlog",
+        lambda: [e.name for e in job.event_watch(ctx.handle, jid, eventlog="guest.exec.eventlog")],
+    )
 
 
 @scenario("event-wait-exception")
@@ -985,16 +1009,15 @@ def _watch_lines(ctx: Ctx) -> None:
     """output_watch_lines of a running job, with and without labels."""
     jid = ctx.submit(ctx.sh("echo a; sleep 0.2; echo b >&2; printf c"))
     ctx.fact("lines", sorted(map(list, job.output_watch_lines(ctx.handle, jid))))
-    ctx.fact(
-        "labelled", sorted(map(list, job.output_watch_lines(ctx.handle, jid, labelio=True)))
-    )
+    ctx.fact("labelled", sorted(map(list, job.output_watch_lines(ctx.handle, jid, labelio=True))))
 
 
 @scenario("files-in-tmpdir")
 def _tmpdir(ctx: Ctx) -> None:
     """The job's FLUX_JOB_TMPDIR: exists, is writable, and is removed after."""
     out = ctx.tmp / "seen"
-    ctx.run(ctx.sh(f'test -d "$FLUX_JOB_TMPDIR" && touch "$FLUX_JOB_TMPDIR/x" && echo "$FLUX_JOB_TMPDIR" > {out}'))
+    script = 'test -d "$FLUX_JOB_TMPDIR" && touch "$FLUX_JOB_TMPDIR/x" && echo "$FLUX_JOB_TMPDIR"'
+    ctx.run(ctx.sh(f"{script} > {out}"))
     path = Path(out.read_text().strip())
     ctx.fact("removed", not path.exists())
 
@@ -1019,6 +1042,7 @@ def _whole(ctx: Ctx) -> None:
     _wait_stdout(ctx, first)
     second = ctx.submit(ctx.spec(["nproc"], cores_per_task=2))
     ctx.wait_event(second, "priority")
+    ctx.settled(second, "SCHED")
     ctx.fact("sched", _list_ids(ctx.handle, ctx.jobids, states=SCHED))
     ctx.wait_event(second, "clean")
     ctx.job_facts(second)
