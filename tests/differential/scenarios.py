@@ -25,10 +25,19 @@ PENDING = DEPEND | PRIORITY | SCHED
 COMPLETED, FAILED, CANCELED, TIMEOUT = 1, 2, 4, 8
 
 
-def _list_ids(handle: Flux, mine: list[int], **kwargs: Any) -> list[int]:
-    """job_list restricted to this scenario's jobs (others run concurrently)."""
-    jobs = job.job_list(handle, **kwargs).get()["jobs"]
-    return sorted(mine.index(j["id"]) for j in jobs if j["id"] in mine)
+def _list_ids(handle: Flux, mine: list[int], at_least: int = 1, **kwargs: Any) -> list[int]:
+    """job_list restricted to this scenario's jobs (others run concurrently).
+
+    job-list follows the job manager asynchronously, on any instance: ask
+    again (for a while) until ``at_least`` of them are listed.
+    """
+    deadline = time.monotonic() + 10.0
+    while True:
+        jobs = job.job_list(handle, **kwargs).get()["jobs"]
+        found = sorted(mine.index(j["id"]) for j in jobs if j["id"] in mine)
+        if len(found) >= at_least or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
 
 
 def _env_facts(ctx: Ctx, text: str, prefix: str = "env") -> None:
@@ -874,7 +883,7 @@ def _list_filters(ctx: Ctx) -> None:
     ctx.wait_event(held, "priority")
     ctx.settled(held, "SCHED")
     ctx.fact("pending", _list_ids(ctx.handle, ctx.jobids, states=PENDING))
-    ctx.fact("inactive", _list_ids(ctx.handle, ctx.jobids, states=INACTIVE))
+    ctx.fact("inactive", _list_ids(ctx.handle, ctx.jobids, 2, states=INACTIVE))
     ctx.fact("completed", _list_ids(ctx.handle, ctx.jobids, results=COMPLETED))
     ctx.fact("failed", _list_ids(ctx.handle, ctx.jobids, results=FAILED))
     ctx.fact("all", _list_ids(ctx.handle, ctx.jobids))
@@ -882,7 +891,7 @@ def _list_filters(ctx: Ctx) -> None:
     ctx.wait_event(held, "clean")
     ctx.settled(held, "INACTIVE")
     ctx.fact("canceled", _list_ids(ctx.handle, ctx.jobids, results=CANCELED))
-    ctx.fact("inactive-list", _list_ids(ctx.handle, ctx.jobids, states=INACTIVE))
+    ctx.fact("inactive-list", _list_ids(ctx.handle, ctx.jobids, 3, states=INACTIVE))
 
 
 @scenario("list-attrs")
