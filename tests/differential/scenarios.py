@@ -931,8 +931,14 @@ def _list_since(ctx: Ctx) -> None:
     second = ctx.submit(ctx.spec(["true"]))
     ctx.wait_event(second, "clean")
     ctx.settled(second, "INACTIVE")
-    jobs = job.job_list_inactive(ctx.handle, since=mark).get()["jobs"]
-    ctx.fact("since", sorted(ctx.jobids.index(j["id"]) for j in jobs if j["id"] in ctx.jobids))
+    deadline = time.monotonic() + 10.0
+    while True:  # job-list follows the job manager asynchronously
+        jobs = job.job_list_inactive(ctx.handle, since=mark).get()["jobs"]
+        found = sorted(ctx.jobids.index(j["id"]) for j in jobs if j["id"] in ctx.jobids)
+        if found or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    ctx.fact("since", found)
 
 
 # -- bad requests ----------------------------------------------------------------------
