@@ -625,11 +625,13 @@ def _dep_afterexcept(ctx: Ctx) -> None:
 
 @scenario("dep-after-start")
 def _dep_after(ctx: Ctx) -> None:
-    """after (afterstart): runs once the other has started."""
-    first = ctx.submit(ctx.spec(["sleep", "1"]))
+    """after (afterstart): runs once the other (held at first) has started."""
+    first = ctx.submit(ctx.spec(["sleep", "1"]), urgency=0)
     js = ctx.spec(["true"])
     js.setattr("system.dependencies", [{"scheme": "after", "value": str(first)}])
     second = ctx.submit(js)
+    ctx.wait_event(second, "validate")
+    job.set_urgency(ctx.handle, first, 16)
     ctx.wait_event(second, "clean")
     ctx.eventlog(second, "dependent.events")
 
