@@ -163,10 +163,11 @@ class Job:
             "ntasks": self.ntasks_started or self.request.ntasks,
             "ncores": self.ncores_allocated
             or self.request.total_slots * self.request.cores_per_slot,
-            "duration": self.duration,
             "t_submit": self.t_submit,
             "waitstatus": self.status,
         }
+        if self.duration >= 0:  # as flux's job-list: a negative one is not listed
+            out["duration"] = self.duration
         if self.priority is not None:
             out["priority"] = self.priority
         if self.request.nnodes:

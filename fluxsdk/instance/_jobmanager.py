@@ -22,7 +22,7 @@ import os
 import signal
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Final
 
 from fluxsdk._fluid import FluidGenerator
 from fluxsdk._sign import SignatureError, unwrap_none
@@ -60,6 +60,8 @@ _SUBMIT_FLAGS = FLUX_JOB_PRE_SIGNED | FLUX_JOB_DEBUG | FLUX_JOB_WAITABLE | FLUX_
 
 # How many parsed jobspecs of pending jobs to keep in memory (the oldest go first).
 RECENT_JOBSPECS = 4096
+# How long flux's job shell gathers output events before committing them (seconds).
+OUTPUT_BATCH_TIMEOUT: Final = 0.5
 # How many distinct recently validated jobspecs to remember.
 VALIDATED_JOBSPECS = 32
 
@@ -117,6 +119,9 @@ class JobManager:
         self._pending_dependencies: dict[int, list[tuple[str, int | float]]] = {}
         # Jobs whose shell died (exit-on-error): their output log takes no more events.
         self._shell_died: set[int] = set()
+        # Output events of exit-on-error jobs held back in batches, as flux's shell
+        # commits them (OUTPUT_BATCH_TIMEOUT): a batch pending when it dies is lost.
+        self._output_batches: dict[int, list[str] | None] = {}
         # Full jobspecs of recently submitted jobs, so a job that starts soon after
         # submission needs no re-read and re-parse; bounded, the store has them all.
         self._recent_jobspecs: dict[int, dict[str, Any]] = {}
@@ -405,7 +410,9 @@ class JobManager:
             raise RequestError(errno.EINVAL, f"jobspec: invalid JSON: {exc}") from None
         try:
             doc = check_top_level(doc)
-            check_canonical(doc["resources"], doc["tasks"], doc["attributes"], doc["version"])
+            check_canonical(
+                doc["resources"], doc["tasks"], doc["attributes"], doc["version"], ingest=True
+            )
             check_v1(doc["resources"], doc["tasks"], doc["attributes"], doc["version"])
         except JobspecError as exc:
             raise RequestError(errno.EPERM, str(exc)) from None
@@ -655,12 +662,17 @@ class JobManager:
             on_task_exit=lambda rank, status: self._task_exit(job, launch, rank, status),
         )
         self._execs[job.id] = execution
+        if launch.options.get("exit-on-error"):
+            self._output_batches[job.id] = None
         f58 = JobID(job.id).f58
         nnodes = str(len(allocation.ranks))
         size = str(len(plans))
 
+        shell_env = _shell_env(job, launch)
+
         def task_env(plan: TaskPlan) -> dict[str, str]:
             extra = {
+                **shell_env,
                 "FLUX_URI": self.uri,
                 "FLUX_JOB_ID": f58,
                 "FLUX_JOB_ID_PATH": f"/{f58}",
@@ -668,8 +680,11 @@ class JobManager:
                 "FLUX_JOB_NNODES": nnodes,
                 "FLUX_TASK_RANK": str(plan.rank),
                 "FLUX_TASK_LOCAL_ID": str(plan.local_id),
+                # The PMI identity flux's shell gives each task.
+                "PMI_RANK": str(plan.rank),
+                "PMI_SIZE": size,
             }
-            if plan.gpus:
+            if plan.gpus and "CUDA_VISIBLE_DEVICES" in shell_env:
                 extra["CUDA_VISIBLE_DEVICES"] = ",".join(map(str, plan.gpus))
             return extra
 
@@ -748,12 +763,33 @@ class JobManager:
 
             context["data"] = base64.b64encode(data).decode("ascii")
             context["encoding"] = "base64"
-        self._append_output(job, "data", context)
+        self._output_data(job, context)
 
     def _output_eof(self, job: Job, rank: int, stream: str) -> None:
         if job.id in self._shell_died:
             return
-        self._append_output(job, "data", {"stream": stream, "rank": str(rank), "eof": True})
+        self._output_data(job, {"stream": stream, "rank": str(rank), "eof": True})
+
+    def _output_data(self, job: Job, context: dict[str, Any]) -> None:
+        """A ``data`` event: written now, or batched for a job with exit-on-error."""
+        if job.id not in self._output_batches:
+            self._append_output(job, "data", context)
+            return
+        batch = self._output_batches[job.id]
+        if batch is None:
+            batch = self._output_batches[job.id] = []
+            self._timer(job, "output-batch", OUTPUT_BATCH_TIMEOUT, self._flush_output)
+        batch.append(encode_entry("data", context, time.time()))
+
+    def _flush_output(self, job: Job) -> None:
+        """Commit a job's pending output batch (its timer fired, or the shell exits)."""
+        self._cancel_timer(job, "output-batch")
+        batch = self._output_batches.get(job.id)
+        if batch:
+            self._output_batches[job.id] = None
+            for entry in batch:
+                self.store.append(job.id, "guest.output", entry)
+            self.broker.request_flush()
 
     def _log(self, job: Job, message: str, level: int = 0, component: str | None = None) -> None:
         """A job shell log message (RFC 24 ``log`` event; level 0 is fatal, as flux's shell)."""
@@ -778,8 +814,11 @@ class JobManager:
         host = self.resources.nodes[0].hostname
         note = f"{command}: task rank {rank} on host {host} failed ({how}) and exit-on-error is set"
         self._log(job, note, 0, "task-exit")
-        # The shell dies at once: none of its streams gets an end-of-file event.
+        # The shell dies at once: the output batch it has not committed yet (the
+        # failed task's end-of-file events at least) is lost, as on Flux.
         self._shell_died.add(job.id)
+        self._cancel_timer(job, "output-batch")
+        self._output_batches[job.id] = None
         context = {"type": "exec", "severity": 0, "note": note, "userid": self.owner}
         self.post(job, "exception", {**context, "wait_status": status})
 
@@ -810,6 +849,9 @@ class JobManager:
 
     def _finished(self, job: Job, status: int) -> None:
         self._execs.pop(job.id, None)
+        if job.id in self._output_batches:
+            self._flush_output(job)
+            del self._output_batches[job.id]
         self._shell_died.discard(job.id)
         if job.exception is not None and job.started:
             # As flux's job-exec: an exception while running sets the status
@@ -1156,6 +1198,21 @@ def _process_starttime(pid: int) -> int | None:
             return int(stat.read().rsplit(b")", 1)[1].split()[19])
     except (OSError, IndexError, ValueError):
         return None
+
+
+def _shell_env(job: Job, launch: Launch) -> dict[str, str]:
+    """The variables flux's job shell sets for every task of a job, where they
+    mean something here: the job's KVS namespace name, OpenMPI's shared-memory
+    directory (the job's own), and the GPUs a task may use (none, -1, unless
+    allocated; not with ``gpu-affinity=off``)."""
+    env = {"FLUX_KVS_NAMESPACE": f"job-{job.id}"}
+    if launch.options.get("mpi") != "none":
+        env["OMPI_MCA_btl_vader_backing_directory"] = launch.tmpdir
+    if launch.options.get("gpu-affinity", "on") != "off":
+        env["CUDA_VISIBLE_DEVICES"] = "-1"
+        # Set only when the job's environment does not (flux does not overwrite it).
+        env["CUDA_DEVICE_ORDER"] = launch.env.get("CUDA_DEVICE_ORDER", "PCI_BUS_ID")
+    return env
 
 
 def _satisfied(kind: str, target: Job) -> bool:

@@ -213,11 +213,12 @@ def dependency_array_create(deps: Iterable[str]) -> list[dict[str, Any]]:
     return [dependency_create(dep) for dep in deps]
 
 
-def validate_dependency(obj: object) -> None:
+def validate_dependency(obj: object, *, values: bool = True) -> None:
     """Check that ``obj`` is a valid RFC 26 dependency object.
 
     It must be a mapping with a non-empty string ``scheme`` and a string
-    ``value``; other keys are allowed. After that, by scheme: an ``after*``
+    ``value``; other keys are allowed. After that (unless ``values`` is
+    false, as Flux's job-ingest leaves them to each scheme), by scheme: an ``after*``
     value must be a job ID in any RFC 19 encoding (and not FLUX_JOBID_ANY), a
     ``begin-time`` value a non-negative number of seconds since the epoch, and
     in ``string``/``fluid`` objects a ``type`` must be ``in``/``out``/``inout``
@@ -241,6 +242,8 @@ def validate_dependency(obj: object) -> None:
     value: str = obj["value"]
     if not scheme:
         raise InvalidDependencyError("dependency 'scheme' must be a non-empty string")
+    if not values:
+        return
     if scheme in AFTER_SCHEMES:
         _check_jobid(scheme, value)
     elif scheme == "begin-time":

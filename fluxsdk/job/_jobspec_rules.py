@@ -137,8 +137,17 @@ def check_top_level(doc: object) -> Mapping[str, Any]:
 # --- RFC 14: the canonical jobspec ------------------------------------------------
 
 
-def check_canonical(resources: object, tasks: object, attributes: object, version: object) -> None:
-    """Apply every RFC 14 rule to the four sections of a jobspec."""
+def check_canonical(
+    resources: object, tasks: object, attributes: object, version: object, *, ingest: bool = False
+) -> None:
+    """Apply every RFC 14 rule to the four sections of a jobspec.
+
+    With ``ingest``, two system attributes are checked only as far as Flux's
+    job-ingest checks them: ``duration`` need only be a number (Flux runs a
+    job with a negative one without a time limit), and a dependency need only
+    have string ``scheme`` and ``value`` (the scheme's own checks come later,
+    with that scheme's errors).
+    """
     if not _is_int(version):
         raise JobspecTypeError(f"expected an integer, got {_kind(version)}", "version")
     assert isinstance(version, int)
@@ -149,7 +158,7 @@ def check_canonical(resources: object, tasks: object, attributes: object, versio
         _check_resource(resource, _join("resources", index), labels)
     for index, task in enumerate(_expect_list(tasks, "tasks")):
         _check_task(task, _join("tasks", index))
-    _check_attributes(attributes)
+    _check_attributes(attributes, ingest)
 
 
 def _check_resource(resource: object, path: str, labels: dict[str, str]) -> None:
@@ -314,7 +323,7 @@ def _check_task(task: object, path: str) -> None:
         _expect_str(task["distribution"], _join(path, "distribution"))
 
 
-def _check_attributes(attributes: object) -> None:
+def _check_attributes(attributes: object, ingest: bool = False) -> None:
     attributes = _expect_mapping(attributes, "attributes")
     unknown = set(attributes).difference({"system", "user"})
     if unknown:
@@ -326,17 +335,17 @@ def _check_attributes(attributes: object) -> None:
         if key in attributes:
             _expect_mapping(attributes[key], _join("attributes", key))
     if "system" in attributes:
-        _check_system_attributes(attributes["system"])
+        _check_system_attributes(attributes["system"], ingest)
 
 
-def _check_system_attributes(system: Mapping[str, Any]) -> None:
+def _check_system_attributes(system: Mapping[str, Any], ingest: bool = False) -> None:
     path = "attributes.system"
     if "duration" in system:
         duration = system["duration"]
         dpath = _join(path, "duration")
         if not _is_number(duration):
             raise JobspecTypeError(f"expected a number of seconds, got {_kind(duration)}", dpath)
-        if not math.isfinite(duration) or duration < 0:
+        if not ingest and (not math.isfinite(duration) or duration < 0):
             raise JobspecError(f"expected a finite number >= 0, got {duration}", dpath)
     for key in ("cwd", "queue", "bank", "project"):
         if key in system:
@@ -357,17 +366,17 @@ def _check_system_attributes(system: Mapping[str, Any]) -> None:
         if "options" in shell:
             _expect_mapping(shell["options"], _join(path, "shell.options"))
     if "dependencies" in system:
-        _check_dependencies(system["dependencies"], _join(path, "dependencies"))
+        _check_dependencies(system["dependencies"], _join(path, "dependencies"), ingest)
     if "constraints" in system:
         _check_constraint(system["constraints"], _join(path, "constraints"))
 
 
-def _check_dependencies(dependencies: object, path: str) -> None:
+def _check_dependencies(dependencies: object, path: str, ingest: bool = False) -> None:
     from fluxsdk.job._dependency import validate_dependency
 
     for index, dependency in enumerate(_expect_list(dependencies, path, nonempty=False)):
         try:
-            validate_dependency(dependency)
+            validate_dependency(dependency, values=not ingest)
         except InvalidDependencyError as exc:
             raise JobspecError(str(exc), _join(path, index)) from None
 

@@ -40,16 +40,30 @@ def _list_ids(handle: Flux, mine: list[int], at_least: int = 1, **kwargs: Any) -
         time.sleep(0.05)
 
 
+# Variables of services flux's job shell runs and the embedded instance does not:
+# its PMI server (the socket, and flux's libpmi with its directory) and its terminus.
+SHELL_SERVICE_VARS = frozenset(
+    {"PMI_FD", "FLUX_PMI_LIBRARY_PATH", "LD_LIBRARY_PATH", "FLUX_TERMINUS_SESSION"}
+)
+# Variables whose values are recorded (the others: only that they are set).
+_VALUE_VARS = ("FLUX_JOB_", "FLUX_TASK", "PMI_RANK", "PMI_SIZE", "CUDA_", "FLUX_KVS_NAMESPACE")
+
+
 def _env_facts(ctx: Ctx, text: str, prefix: str = "env") -> None:
     """The environment a task printed (``env`` output): names, and values of ours."""
     env = dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
-    ctx.fact(f"{prefix}.names", sorted(env))
+    ctx.fact(f"{prefix}.names", sorted(set(env) - SHELL_SERVICE_VARS))
+    ctx.fact(f"{prefix}.shell-services", sorted(set(env) & SHELL_SERVICE_VARS))
+    tmpdir = env.get("FLUX_JOB_TMPDIR")
     for name in sorted(env):
-        if name.startswith("FLUX_JOB_") or name.startswith("FLUX_TASK") or name == "DIFF_MARK":
-            value = env[name]
-            if name == "FLUX_JOB_TMPDIR":
-                value = "set" if value else ""
-            ctx.fact(f"{prefix}.{name}", value)
+        value = env[name]
+        if name == "FLUX_JOB_TMPDIR":
+            value = "set" if value else ""
+        elif name == "OMPI_MCA_btl_vader_backing_directory":
+            value = "FLUX_JOB_TMPDIR" if value == tmpdir else "elsewhere"
+        elif not (name.startswith(_VALUE_VARS) or name == "DIFF_MARK"):
+            continue
+        ctx.fact(f"{prefix}.{name}", value)
 
 
 # -- from_command and its options -----------------------------------------------------
@@ -962,10 +976,17 @@ def _bad_json(ctx: Ctx) -> None:
 
 @scenario("bad-jobspec-duration")
 def _bad_duration(ctx: Ctx) -> None:
-    """A negative duration sent raw."""
+    """A negative duration sent raw: accepted, and run without a time limit."""
     doc = ctx.spec(["true"]).jobspec
     doc["attributes"]["system"]["duration"] = -5
-    ctx.attempt("submit", lambda: ctx.submit(json.dumps(doc)) and "accepted")
+    jid = ctx.attempt("submit", lambda: ctx.submit(json.dumps(doc)))
+    if jid is not None:  # flux runs it without a time limit
+        ctx.wait_event(JobID(jid), "clean")
+        ctx.job_facts(JobID(jid))
+        ctx.attempt(
+            "listed-duration",
+            lambda: job.job_list_id(ctx.handle, jid, attrs=["duration", "expiration"]).get(),
+        )
 
 
 @scenario("bad-queue")
