@@ -43,14 +43,21 @@ def find_flux() -> str | None:
 
 
 @contextlib.contextmanager
-def flux_broker(flux: str, *, test_size: int | None = None) -> Iterator[str]:
-    """Run ``flux start`` for the block; yields the instance's ``FLUX_URI``."""
+def flux_broker(
+    flux: str, *, test_size: int | None = None, config_path: str | os.PathLike[str] | None = None
+) -> Iterator[str]:
+    """Run ``flux start`` for the block; yields the instance's ``FLUX_URI``.
+
+    ``config_path`` is a directory of TOML files the broker is configured with.
+    """
     with tempfile.TemporaryDirectory(prefix="fluxsdk-flux-") as tmp:
         urifile = Path(tmp) / "uri"
         log = Path(tmp) / "broker.log"
         argv = [flux, "start"]
         if test_size is not None:
             argv.append(f"--test-size={test_size}")
+        if config_path is not None:
+            argv.append(f"-o,--config-path={config_path}")
         argv += ["sh", "-c", _INITIAL_PROGRAM, str(urifile)]
         env = dict(os.environ)
         env.pop("FLUX_URI", None)  # a fresh instance, not a nested one

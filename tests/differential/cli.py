@@ -15,52 +15,97 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
+import os
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from typing import Any
+from pathlib import Path
+from typing import Any, Final
 
 from tests.differential import compare as cmp
-from tests.differential.harness import run_all
+from tests.differential.harness import INSTANCES, QUEUES, chosen_scenarios, run_all
 
 #: The embedded instance mirrors ``flux start --test-size=1`` on this 2-core machine.
 CORES = 2
 
 
 @contextlib.contextmanager
-def embedded_instance() -> Iterator[str]:
-    """A fresh embedded instance of the recorded size; yields its URI."""
+def embedded_instance(instance: str = "") -> Iterator[str]:
+    """A fresh embedded instance of the recorded size (with the queues of
+    ``instance``); yields its URI."""
     from fluxsdk.testing import instance_running
 
-    with (
-        tempfile.TemporaryDirectory(prefix="fluxsdk-diff-inst-") as statedir,
-        instance_running(statedir, size=1, cores=CORES, gpus=0) as uri,
-    ):
-        yield uri
+    queues = QUEUES if instance == "queues" else ()
+    with tempfile.TemporaryDirectory(prefix="fluxsdk-diff-inst-") as statedir:
+        config = None
+        if queues:  # the configuration flux gets (QUEUES_TOML), as YAML
+            config = Path(statedir, "queues.yaml")
+            config.write_text(
+                json.dumps(
+                    {
+                        "queues": {q: {} for q in QUEUES},
+                        "policy": {"jobspec": {"defaults": {"system": {"queue": QUEUES[0]}}}},
+                    }
+                )
+            )
+        with instance_running(
+            statedir, size=1, cores=CORES, gpus=0, queues=queues, config=config
+        ) as uri:
+            yield uri
+
+
+#: The configuration of the ``queues`` instance on a real Flux (``flux start
+#: -o,--config-path``): the named queues, the first the default.
+QUEUES_TOML: Final = "".join(f"[queues.{q}]\n" for q in QUEUES) + (
+    f'\n[policy.jobspec.defaults.system]\nqueue = "{QUEUES[0]}"\n'
+)
 
 
 @contextlib.contextmanager
-def live_instance(flux: str) -> Iterator[str]:
-    """A fresh real ``flux start --test-size=1``; yields its URI."""
+def live_instance(flux: str, instance: str = "") -> Iterator[str]:
+    """A fresh real ``flux start --test-size=1`` (configured for ``instance``);
+    yields its URI. Flux creates configured queues stopped: they are started."""
     from tests.flux_broker import flux_broker
 
     cmp.use_libflux_of(flux)
-    with flux_broker(flux, test_size=1) as uri:
-        yield uri
+    with tempfile.TemporaryDirectory(prefix="fluxsdk-diff-conf-") as conf:
+        config = None
+        if instance == "queues":
+            Path(conf, "queues.toml").write_text(QUEUES_TOML)
+            config = conf
+        with flux_broker(flux, test_size=1, config_path=config) as uri:
+            if instance == "queues":
+                env = {**os.environ, "FLUX_URI": uri}
+                subprocess.run([flux, "queue", "start", "--all"], env=env, check=True)
+            yield uri
+
+
+def _instances(names: Sequence[str] | None) -> list[str]:
+    wanted = {sc.instance for sc in chosen_scenarios(names)}
+    return [i for i in INSTANCES if i in wanted]
 
 
 def run_embedded(names: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
-    """Every scenario's facts on a fresh embedded instance."""
-    with embedded_instance() as uri:
-        return run_all(uri, names=names, progress=_progress)
+    """Every scenario's facts on fresh embedded instances."""
+    facts: dict[str, dict[str, Any]] = {}
+    for instance in _instances(names):
+        with embedded_instance(instance) as uri:
+            facts.update(run_all(uri, names=names, progress=_progress, instance=instance))
+    return dict(sorted(facts.items()))
 
 
 def run_live(flux: str, names: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
-    """Every scenario's facts on a fresh real Flux."""
-    with live_instance(flux) as uri:
-        return run_all(uri, flux_command=flux, names=names, progress=_progress)
+    """Every scenario's facts on fresh real Flux instances."""
+    facts: dict[str, dict[str, Any]] = {}
+    for instance in _instances(names):
+        with live_instance(flux, instance) as uri:
+            facts.update(
+                run_all(uri, flux_command=flux, names=names, progress=_progress, instance=instance)
+            )
+    return dict(sorted(facts.items()))
 
 
 _T0 = time.monotonic()

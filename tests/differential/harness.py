@@ -49,6 +49,12 @@ _BEGIN_AT_RE: Final = re.compile(r"(begin@)\d\d:\d\d(:\d\d)?")
 _SOURCE_KEYS: Final = frozenset({"file", "line"})
 
 
+#: The instances scenarios run on: ``""`` is the plain one; ``"queues"`` is
+#: configured with two named queues, ``batch`` (the default) and ``debug``, both started.
+INSTANCES: Final = ("", "queues")
+QUEUES: Final = ("batch", "debug")
+
+
 @attrs.define(frozen=True)
 class Scenario:
     """One scenario program; ``isolated`` ones run alone on the instance."""
@@ -57,20 +63,24 @@ class Scenario:
     run: Callable[[Ctx], None]
     isolated: bool = False
     doc: str = ""
+    instance: str = ""
 
 
 SCENARIOS: dict[str, Scenario] = {}
 
 
 def scenario(
-    name: str, *, isolated: bool = False
+    name: str, *, isolated: bool = False, instance: str = ""
 ) -> Callable[[Callable[[Ctx], None]], Callable[[Ctx], None]]:
-    """Register ``func`` as the scenario ``name``."""
+    """Register ``func`` as the scenario ``name`` (run on ``instance``, one of :data:`INSTANCES`)."""
+    if instance not in INSTANCES:
+        raise ValueError(f"unknown instance {instance!r} (expected one of {INSTANCES})")
 
     def register(func: Callable[[Ctx], None]) -> Callable[[Ctx], None]:
         if name in SCENARIOS:
             raise ValueError(f"duplicate scenario {name!r}")
-        SCENARIOS[name] = Scenario(name, func, isolated, (func.__doc__ or "").strip())
+        doc = (func.__doc__ or "").strip()
+        SCENARIOS[name] = Scenario(name, func, isolated, doc, instance)
         return func
 
     return register
@@ -392,6 +402,13 @@ def run_one(uri: str, sc: Scenario, workdir: Path, env: Mapping[str, str]) -> di
     return ctx.facts
 
 
+def chosen_scenarios(names: Iterable[str] | None = None) -> list[Scenario]:
+    """The scenarios named (all without ``names``)."""
+    from tests.differential import scenarios  # noqa: F401  (registers them)
+
+    return [SCENARIOS[n] for n in names] if names is not None else list(SCENARIOS.values())
+
+
 def run_all(
     uri: str,
     *,
@@ -399,11 +416,11 @@ def run_all(
     names: Iterable[str] | None = None,
     workers: int = 8,
     progress: Callable[[str], None] | None = None,
+    instance: str = "",
 ) -> dict[str, dict[str, Any]]:
-    """Run the scenarios (all, or ``names``) on ``uri``; ``{scenario: {fact: value}}``."""
-    from tests.differential import scenarios  # noqa: F401  (registers them)
-
-    chosen = [SCENARIOS[n] for n in names] if names is not None else list(SCENARIOS.values())
+    """Run the scenarios (all, or ``names``) meant for ``instance`` on ``uri``;
+    ``{scenario: {fact: value}}``."""
+    chosen = [sc for sc in chosen_scenarios(names) if sc.instance == instance]
     env = job_env(flux_command)
     results: dict[str, dict[str, Any]] = {}
     lock = threading.Lock()

@@ -33,7 +33,7 @@ def _list_ids(handle: Flux, mine: list[int], at_least: int = 1, **kwargs: Any) -
     """
     deadline = time.monotonic() + 10.0
     while True:
-        jobs = job.job_list(handle, **kwargs).get()["jobs"]
+        jobs = job.job_list(handle, **kwargs).get_jobs()
         found = sorted(mine.index(j["id"]) for j in jobs if j["id"] in mine)
         if len(found) >= at_least or time.monotonic() > deadline:
             return found
@@ -949,7 +949,7 @@ def _list_since(ctx: Ctx) -> None:
     ctx.settled(second, "INACTIVE")
     deadline = time.monotonic() + 10.0
     while True:  # job-list follows the job manager asynchronously
-        jobs = job.job_list_inactive(ctx.handle, since=mark).get()["jobs"]
+        jobs = job.job_list_inactive(ctx.handle, since=mark).get_jobs()
         found = sorted(ctx.jobids.index(j["id"]) for j in jobs if j["id"] in ctx.jobids)
         if found or time.monotonic() > deadline:
             break
@@ -1084,3 +1084,46 @@ def _whole(ctx: Ctx) -> None:
     ctx.fact("sched", _list_ids(ctx.handle, ctx.jobids, states=SCHED))
     ctx.wait_event(second, "clean")
     ctx.job_facts(second)
+
+
+# -- queues (an instance configured with queues batch, the default, and debug) -------
+
+
+@scenario("queue-default", instance="queues")
+def _queue_default(ctx: Ctx) -> None:
+    """A job that names no queue goes to the default one."""
+    jid = ctx.run(ctx.spec(["true"]))
+    ctx.fact("jobspec-queue", job.job_list_id(ctx.handle, jid, attrs=["queue"]).get())
+
+
+@scenario("queue-named", instance="queues")
+def _queue_named(ctx: Ctx) -> None:
+    """A job submitted to the other queue, and a listing filtered by queue."""
+    jid = ctx.run(ctx.spec(["true"], queue="debug"))
+    other = ctx.submit(ctx.spec(["true"]))
+    ctx.wait_event(other, "clean")
+    ctx.settled(other, "INACTIVE")
+    ctx.fact("debug", _list_ids(ctx.handle, ctx.jobids, queue="debug"))
+    ctx.fact("batch", _list_ids(ctx.handle, ctx.jobids, queue="batch"))
+    del jid
+
+
+@scenario("queue-unknown", instance="queues")
+def _queue_unknown(ctx: Ctx) -> None:
+    """A queue the instance does not have, and an empty queue name."""
+    ctx.attempt("submit", lambda: ctx.submit(ctx.spec(["true"], queue="nosuch")))
+    js = ctx.spec(["true"])
+    js.setattr("system.queue", "")
+    ctx.attempt("submit-empty", lambda: ctx.submit(js))
+
+
+@scenario("queue-held-cancel", instance="queues")
+def _queue_held(ctx: Ctx) -> None:
+    """A held job in a named queue, cancelled: its listing and events."""
+    jid = ctx.submit(ctx.spec(["true"], queue="debug"), urgency=0)
+    ctx.wait_event(jid, "priority")
+    ctx.settled(jid, "SCHED")
+    ctx.fact("pending", _list_ids(ctx.handle, ctx.jobids, states=PENDING, queue="debug"))
+    job.cancel(ctx.handle, jid)
+    ctx.wait_event(jid, "clean")
+    ctx.job_facts(jid, output=False)
