@@ -232,11 +232,20 @@ class JobInfoService:
     # -- job-list --------------------------------------------------------------------
 
     def _list(self, request: Request) -> None:
-        max_entries = request.payload_get("max_entries", int, 1000)
-        attrs = _attrs(request.payload_get("attrs", list, ["all"]))
+        # As flux's job-list: max_entries and attrs are required, and anything
+        # wrong with the request (its constraint too) is EPROTO.
+        max_entries = request.payload_get("max_entries", int)
+        attrs = _attrs(request.payload_get("attrs", list))
         since = request.payload_get("since", (int, float), 0.0)
+        if max_entries < 0 or since < 0:
+            raise RequestError(errno.EPROTO, "invalid payload: max_entries or since < 0")
         constraint = request.payload_get("constraint", (dict, type(None)), None) or {}
-        match = _compile_constraint(constraint)
+        try:
+            match = _compile_constraint(constraint)
+        except RequestError as exc:
+            raise RequestError(
+                errno.EPROTO, f"invalid payload: constraint object invalid: {exc.errstr}"
+            ) from None
         out = []
         for job in sorted(self.manager.jobs.values(), key=_list_order):
             if since and (job.t_inactive is None or job.t_inactive <= since):

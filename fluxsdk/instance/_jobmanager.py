@@ -1014,11 +1014,11 @@ class JobManager:
         old = job.urgency
         self.post(job, "urgency", {"urgency": urgency, "userid": request.userid})
         if job.state in (State.PRIORITY, State.SCHED):
+            # As flux's job manager: a priority event follows, changed or not.
             priority = self._priority(job)
-            if priority != job.priority:
-                self.post(job, "priority", {"priority": priority})
-                if priority == 0:
-                    self.scheduler.dequeue(job.id)
+            self.post(job, "priority", {"priority": priority})
+            if priority == 0:
+                self.scheduler.dequeue(job.id)
         request.respond({"old_urgency": old})
 
     def _purge_id(self, request: Request) -> None:

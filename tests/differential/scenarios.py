@@ -1127,3 +1127,124 @@ def _queue_held(ctx: Ctx) -> None:
     job.cancel(ctx.handle, jid)
     ctx.wait_event(jid, "clean")
     ctx.job_facts(jid, output=False)
+
+
+# -- more states and raw requests -------------------------------------------------------
+
+
+def _rpc(ctx: Ctx, topic: str, payload: Any) -> Any:
+    return ctx.handle.rpc(topic, payload).get()
+
+
+@scenario("depend-state-actions")
+def _depend_actions(ctx: Ctx) -> None:
+    """kill, a non-fatal raise and urgency changes on a job waiting for its begin-time,
+    then a cancel."""
+    js = ctx.spec(["true"])
+    js.setattr("system.dependencies", [{"scheme": "begin-time", "value": str(time.time() + 3600)}])
+    jid = ctx.submit(js)
+    ctx.wait_event(jid, "dependency-add")
+    ctx.attempt("kill", lambda: job.kill(ctx.handle, jid))
+    ctx.attempt("raise-3", lambda: job.job_raise(ctx.handle, jid, "note", 3, "still waiting"))
+    ctx.attempt("urgency-0", lambda: job.set_urgency(ctx.handle, jid, 0))
+    ctx.attempt("urgency-31", lambda: job.set_urgency(ctx.handle, jid, 31))
+    ctx.settled(jid, "DEPEND")
+    ctx.fact("depend", _list_ids(ctx.handle, ctx.jobids, states=DEPEND))
+    ctx.fact("sched-none", _list_ids(ctx.handle, ctx.jobids, 0, states=SCHED))
+    job.cancel(ctx.handle, jid, "not any more")
+    ctx.wait_event(jid, "clean")
+    ctx.job_facts(jid, output=False)
+
+
+@scenario("held-state-actions")
+def _held_actions(ctx: Ctx) -> None:
+    """A non-fatal raise and urgency changes on a held job, then a kill and a cancel."""
+    jid = ctx.submit(ctx.spec(["true"]), urgency=0)
+    ctx.wait_event(jid, "priority")
+    ctx.attempt("raise-5", lambda: job.job_raise(ctx.handle, jid, "info", 5, "held a while"))
+    ctx.attempt("urgency-0-again", lambda: job.set_urgency(ctx.handle, jid, 0))
+    ctx.attempt("kill-term", lambda: job.kill(ctx.handle, jid, signal.SIGTERM))
+    ctx.attempt("cancel", lambda: job.cancel(ctx.handle, jid))
+    ctx.attempt("cancel-again", lambda: job.cancel(ctx.handle, jid))
+    ctx.wait_event(jid, "clean")
+    ctx.eventlog(jid)
+    ctx.listing(jid, "get_job")
+
+
+@scenario("running-state-actions")
+def _running_actions(ctx: Ctx) -> None:
+    """Urgency changes, a non-fatal raise and kill -CONT on a running job, then a cancel."""
+    jid = ctx.submit(ctx.sh("echo ready; sleep 30"))
+    _wait_stdout(ctx, jid)
+    ctx.attempt("urgency", lambda: job.set_urgency(ctx.handle, jid, 20))
+    ctx.attempt("raise-7", lambda: job.job_raise(ctx.handle, jid, "lint", 7, "fyi"))
+    ctx.attempt("kill-cont", lambda: job.kill(ctx.handle, jid, signal.SIGCONT))
+    ctx.settled(jid, "RUN")
+    ctx.fact("no-pending", _list_ids(ctx.handle, ctx.jobids, 0, states=PENDING))
+    job.cancel(ctx.handle, jid)
+    ctx.wait_event(jid, "clean")
+    ctx.job_facts(jid)
+
+
+@scenario("list-filter-no-match")
+def _list_no_match(ctx: Ctx) -> None:
+    """Listings whose filters match none of this scenario's jobs."""
+    jid = ctx.submit(ctx.spec(["true"], name="nomatch-job"))
+    ctx.wait_event(jid, "clean")
+    ctx.settled(jid, "INACTIVE")
+    ctx.fact("running", _list_ids(ctx.handle, ctx.jobids, 0, states=RUN))
+    ctx.fact("failed", _list_ids(ctx.handle, ctx.jobids, 0, results=FAILED))
+    ctx.fact("other-name", _list_ids(ctx.handle, ctx.jobids, 0, name="no-such-name"))
+    ctx.fact("other-user", _list_ids(ctx.handle, ctx.jobids, 0, userid=4242))
+    ctx.fact("name", _list_ids(ctx.handle, ctx.jobids, name="nomatch-job"))
+    ctx.attempt(
+        "empty-answer",
+        lambda: job.job_list(ctx.handle, states=RUN, name="no-such-name").get_jobs(),
+    )
+
+
+@scenario("bad-requests-job-manager")
+def _bad_job_manager(ctx: Ctx) -> None:
+    """Malformed job-manager requests (as a program using handle.rpc sends them)."""
+    jid = ctx.submit(ctx.spec(["true"]), urgency=0)
+    ctx.wait_event(jid, "priority")
+    ctx.attempt("submit-no-J", lambda: _rpc(ctx, "job-ingest.submit", {"urgency": 16}))
+    ctx.attempt("raise-no-type", lambda: _rpc(ctx, "job-manager.raise", {"id": jid, "severity": 0}))
+    ctx.attempt(
+        "raise-id-string",
+        lambda: _rpc(ctx, "job-manager.raise", {"id": "x", "severity": 0, "type": "t", "note": ""}),
+    )
+    ctx.attempt("kill-no-signum", lambda: _rpc(ctx, "job-manager.kill", {"id": jid}))
+    ctx.attempt("urgency-no-value", lambda: _rpc(ctx, "job-manager.urgency", {"id": jid}))
+    ctx.attempt("wait-no-id", lambda: _rpc(ctx, "job-manager.wait", {}))
+    ctx.attempt("no-such-method", lambda: _rpc(ctx, "job-manager.nosuchmethod", {}))
+    job.cancel(ctx.handle, jid)
+    ctx.wait_event(jid, "clean")
+
+
+@scenario("bad-requests-job-info")
+def _bad_job_info(ctx: Ctx) -> None:
+    """Malformed job-info and job-list requests."""
+    jid = ctx.submit(ctx.spec(["true"]))
+    ctx.wait_event(jid, "clean")
+    ctx.attempt(
+        "lookup-unknown-key",
+        lambda: _rpc(ctx, "job-info.lookup", {"id": jid, "keys": ["nosuchkey"], "flags": 0}),
+    )
+    ctx.attempt("lookup-no-keys", lambda: _rpc(ctx, "job-info.lookup", {"id": jid, "flags": 0}))
+    ctx.attempt(
+        "lookup-unknown-job",
+        lambda: _rpc(ctx, "job-info.lookup", {"id": 424242, "keys": ["eventlog"], "flags": 0}),
+    )
+    ctx.attempt(
+        "list-bad-constraint",
+        lambda: job.job_list(ctx.handle, constraint={"nosuchop": [1]}).get_jobs(),
+    )
+    ctx.attempt(
+        "list-no-max-entries", lambda: _rpc(ctx, "job-list.list", {"attrs": [], "constraint": {}})
+    )
+    ctx.attempt("list-id-no-id", lambda: _rpc(ctx, "job-list.list-id", {"attrs": []}))
+    ctx.attempt(
+        "list-id-unknown",
+        lambda: job.job_list_id(ctx.handle, 424242, attrs=["state"]).get(),
+    )
