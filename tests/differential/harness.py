@@ -72,7 +72,7 @@ SCENARIOS: dict[str, Scenario] = {}
 def scenario(
     name: str, *, isolated: bool = False, instance: str = ""
 ) -> Callable[[Callable[[Ctx], None]], Callable[[Ctx], None]]:
-    """Register ``func`` as the scenario ``name`` (run on ``instance``, one of :data:`INSTANCES`)."""
+    """Register ``func`` as the scenario ``name``, run on ``instance`` (see :data:`INSTANCES`)."""
     if instance not in INSTANCES:
         raise ValueError(f"unknown instance {instance!r} (expected one of {INSTANCES})")
 
