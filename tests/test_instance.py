@@ -495,6 +495,33 @@ def test_queues(tmp_path: Path) -> None:
         submit(h, named)
 
 
+def _queue_status(h: Flux, name: str) -> Any:
+    return h.rpc("job-manager.queue-status", {"name": name}).get()
+
+
+def test_named_queues_start_stopped_and_keep_their_state(tmp_path: Path) -> None:
+    # As in flux: named queues begin stopped; a job waits (in SCHED, unseen by the
+    # scheduler) until its queue starts; the started state survives a restart.
+    statedir = tmp_path / "q"
+    with instance_running(statedir, queues=["batch", "debug"]) as uri, Flux(uri) as h:
+        assert _queue_status(h, "debug") == {"enable": True, "start": False}
+        jobid = submit(h, cmd("true", queue="debug"))
+        time.sleep(0.3)
+        info = h.rpc("job-list.list-id", {"id": jobid, "attrs": ["state"]}).get()["job"]
+        assert info["state"] == 8  # SCHED
+        start = {"name": "debug", "start": True, "all": False}
+        assert h.rpc("job-manager.queue-start", start).get() is None
+        assert "start" in names(h, jobid)  # it ran once its queue started
+    with instance_running(statedir, queues=["batch", "debug"]) as uri, Flux(uri) as h:
+        assert _queue_status(h, "debug") == {"enable": True, "start": True}
+        assert _queue_status(h, "batch") == {"enable": True, "start": False}
+        disable = {"name": "batch", "enable": False, "all": False, "reason": "closed"}
+        h.rpc("job-manager.queue-enable", disable).get()
+        with pytest.raises(OSError, match="job submission to batch is disabled: closed") as exc:
+            submit(h, cmd("true", queue="batch"))
+        assert exc.value.errno == errno.EINVAL
+
+
 def test_restart_rearms_dependencies(tmp_path: Path) -> None:
     statedir = tmp_path / "inst"
     with instance_running(statedir, cores=1) as uri, Flux(uri) as h:

@@ -41,6 +41,7 @@ from fluxsdk.instance._job import (
     ResourceRequest,
     State,
 )
+from fluxsdk.instance._queues import Queues
 from fluxsdk.instance._sched import Allocation, Resources, Scheduler, Unsatisfiable
 from fluxsdk.instance._shell import Launch, ShellError, prepare_launch
 from fluxsdk.instance._store import Store
@@ -138,6 +139,9 @@ class JobManager:
         ]
         self.inactive_hooks: list[Callable[[Job], None]] = []
         self.purge_hooks: list[Callable[[int], None]] = []
+        self.queue_state = Queues(
+            broker, store, self.queues, on_start=self._queue_started, on_stop=self._queue_stopped
+        )
         for topic, handler in (
             ("job-ingest.submit", self._submit),
             ("feasibility.check", self._feasibility),
@@ -375,11 +379,10 @@ class JobManager:
     def _check_queue(self, jobspec: dict[str, Any]) -> str | None:
         """The job's queue: the one it names, or the default; flux's messages."""
         name = jobspec["attributes"].get("system", {}).get("queue")
-        if name is None:
-            return self.queues[0] if self.queues else None
-        if name not in self.queues:
-            raise RequestError(errno.EINVAL, f"'{name}' is not a valid queue")
-        return str(name)
+        if name is None and self.queues:
+            name = self.queues[0]
+        self.queue_state.check_submit(name)
+        return None if name is None else str(name)
 
     def _remember_jobspec(self, jobid: int, jobspec: dict[str, Any]) -> None:
         if len(self._recent_jobspecs) >= RECENT_JOBSPECS:
@@ -578,7 +581,10 @@ class JobManager:
 
     def _enqueue(self, job: Job) -> None:
         """Queue a job for the scheduler; as flux's, it denies a request that can
-        never be met with a fatal ``alloc`` exception (the job was accepted)."""
+        never be met with a fatal ``alloc`` exception (the job was accepted).
+        A job of a stopped queue waits, unseen by the scheduler, for its start."""
+        if not self.queue_state.started(job.queue):
+            return
         try:
             if job.priority:  # a held job is not shown to the scheduler yet
                 self.resources.check_feasible(job.request)
@@ -588,6 +594,18 @@ class JobManager:
             return
         self.scheduler.enqueue(job.id, job.priority or 0, job.t_submit, job.request)
         self._want_schedule()
+
+    def _queue_started(self, name: str | None) -> None:
+        """Queue ``name`` (None: the anonymous one) started: schedule its pending jobs."""
+        for job in list(self.jobs.values()):
+            if job.state == State.SCHED and job.queue == name:
+                self._enqueue(job)
+
+    def _queue_stopped(self, name: str | None) -> None:
+        """Queue ``name`` stopped: its pending jobs wait, unseen by the scheduler."""
+        for job in self.jobs.values():
+            if job.state == State.SCHED and job.queue == name:
+                self.scheduler.dequeue(job.id)
 
     def _want_schedule(self) -> None:
         if not self._schedule_pending:
@@ -1169,7 +1187,7 @@ class JobManager:
             return
         if job.state == State.PRIORITY:
             self._prioritize(job)
-        elif job.state == State.SCHED:
+        elif job.state == State.SCHED and self.queue_state.started(job.queue):
             self.scheduler.enqueue(job.id, job.priority or 0, job.t_submit, job.request)
             self._want_schedule()
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -25,6 +24,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Final
 
+from fluxsdk.core import Flux
 from tests.differential import compare as cmp
 from tests.differential.harness import INSTANCES, QUEUES, chosen_scenarios, run_all
 
@@ -38,7 +38,7 @@ def embedded_instance(instance: str = "") -> Iterator[str]:
     ``instance``); yields its URI."""
     from fluxsdk.testing import instance_running
 
-    queues = QUEUES if instance == "queues" else ()
+    queues = QUEUES if instance.startswith("queues") else ()
     with tempfile.TemporaryDirectory(prefix="fluxsdk-diff-inst-") as statedir:
         config = None
         if queues:  # the configuration flux gets (QUEUES_TOML), as YAML
@@ -54,6 +54,7 @@ def embedded_instance(instance: str = "") -> Iterator[str]:
         with instance_running(
             statedir, size=1, cores=CORES, gpus=0, queues=queues, config=config
         ) as uri:
+            _start_queues(uri, instance)
             yield uri
 
 
@@ -73,14 +74,20 @@ def live_instance(flux: str, instance: str = "") -> Iterator[str]:
     cmp.use_libflux_of(flux)
     with tempfile.TemporaryDirectory(prefix="fluxsdk-diff-conf-") as conf:
         config = None
-        if instance == "queues":
+        if instance.startswith("queues"):
             Path(conf, "queues.toml").write_text(QUEUES_TOML)
             config = conf
         with flux_broker(flux, test_size=1, config_path=config) as uri:
-            if instance == "queues":
-                env = {**os.environ, "FLUX_URI": uri}
-                subprocess.run([flux, "queue", "start", "--all"], env=env, check=True)
+            _start_queues(uri, instance)
             yield uri
+
+
+def _start_queues(uri: str, instance: str) -> None:
+    """Start the configured queues (``flux queue start --all``): both Flux and
+    the embedded instance create named queues stopped."""
+    if instance == "queues":
+        with Flux(uri) as handle:
+            handle.rpc("job-manager.queue-start", {"start": True, "all": True}).get()
 
 
 def _instances(names: Sequence[str] | None) -> list[str]:

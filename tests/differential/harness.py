@@ -50,8 +50,9 @@ _SOURCE_KEYS: Final = frozenset({"file", "line"})
 
 
 #: The instances scenarios run on: ``""`` is the plain one; ``"queues"`` is
-#: configured with two named queues, ``batch`` (the default) and ``debug``, both started.
-INSTANCES: Final = ("", "queues")
+#: configured with two named queues, ``batch`` (the default) and ``debug``, both
+#: started; ``"queues-new"`` has the same queues as configured, not started.
+INSTANCES: Final = ("", "queues", "queues-new")
 QUEUES: Final = ("batch", "debug")
 
 

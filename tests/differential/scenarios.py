@@ -1248,3 +1248,95 @@ def _bad_job_info(ctx: Ctx) -> None:
         "list-id-unknown",
         lambda: job.job_list_id(ctx.handle, 424242, attrs=["state"]).get(),
     )
+
+
+def _queue_rpc(ctx: Ctx, topic: str, **payload: Any) -> Any:
+    return ctx.handle.rpc(f"job-manager.queue-{topic}", payload).get()
+
+
+@scenario("queue-list-status", instance="queues")
+def _queue_status(ctx: Ctx) -> None:
+    """The queue list, each queue's status, and status requests that are wrong."""
+    ctx.attempt("list", lambda: _queue_rpc(ctx, "list"))
+    for name in ("batch", "debug"):
+        ctx.attempt(f"status-{name}", functools.partial(_queue_rpc, ctx, "status", name=name))
+    ctx.attempt("status-unknown", lambda: _queue_rpc(ctx, "status", name="nosuch"))
+    ctx.attempt("status-no-name", lambda: _queue_rpc(ctx, "status"))
+
+
+@scenario("queue-stop-start", instance="queues", isolated=True)
+def _queue_stop_start(ctx: Ctx) -> None:
+    """A job submitted to a stopped queue waits in SCHED until the queue starts."""
+    ctx.attempt("stop", lambda: _queue_rpc(ctx, "start", name="debug", start=False, all=False))
+    ctx.attempt("status", lambda: _queue_rpc(ctx, "status", name="debug"))
+    jid = ctx.submit(ctx.spec(["true"], queue="debug"))
+    ctx.wait_event(jid, "priority")
+    ctx.settled(jid, "SCHED")
+    ctx.fact("sched", _list_ids(ctx.handle, ctx.jobids, states=SCHED))
+    ctx.attempt(
+        "stop-reason",
+        lambda: _queue_rpc(ctx, "start", name="debug", start=False, all=False, reason="maint"),
+    )
+    ctx.attempt("status-reason", lambda: _queue_rpc(ctx, "status", name="debug"))
+    ctx.attempt("start", lambda: _queue_rpc(ctx, "start", name="debug", start=True, all=False))
+    ctx.wait_event(jid, "clean")
+    ctx.job_facts(jid)
+
+
+@scenario("queue-disable-enable", instance="queues", isolated=True)
+def _queue_disable(ctx: Ctx) -> None:
+    """A disabled queue refuses submissions; enabled again, it takes them."""
+    ctx.attempt(
+        "disable-no-reason",
+        lambda: _queue_rpc(ctx, "enable", name="debug", enable=False, all=False),
+    )
+    ctx.attempt(
+        "disable",
+        lambda: _queue_rpc(ctx, "enable", name="debug", enable=False, all=False, reason="closed"),
+    )
+    ctx.attempt("status", lambda: _queue_rpc(ctx, "status", name="debug"))
+    ctx.attempt("submit", lambda: ctx.submit(ctx.spec(["true"], queue="debug")))
+    ctx.attempt("submit-other", lambda: ctx.submit(ctx.spec(["true"], queue="batch")))
+    ctx.attempt("enable", lambda: _queue_rpc(ctx, "enable", name="debug", enable=True, all=False))
+    ctx.attempt("submit-again", lambda: ctx.submit(ctx.spec(["true"], queue="debug")))
+    for jid in ctx.jobids:
+        ctx.wait_event(JobID(jid), "clean")
+
+
+@scenario("queue-bad-requests", instance="queues", isolated=True)
+def _queue_bad(ctx: Ctx) -> None:
+    """Queue requests without a name or --all, for an unknown queue, malformed."""
+    ctx.attempt("start-no-all", lambda: _queue_rpc(ctx, "start", start=True, all=False))
+    ctx.attempt("enable-no-all", lambda: _queue_rpc(ctx, "enable", enable=True, all=False))
+    ctx.attempt(
+        "start-unknown", lambda: _queue_rpc(ctx, "start", name="nosuch", start=True, all=False)
+    )
+    ctx.attempt(
+        "enable-unknown", lambda: _queue_rpc(ctx, "enable", name="nosuch", enable=True, all=False)
+    )
+    ctx.attempt("start-no-start", lambda: _queue_rpc(ctx, "start", name="debug", all=False))
+    ctx.attempt("start-all", lambda: _queue_rpc(ctx, "start", start=True, all=True))
+    ctx.attempt("enable-all", lambda: _queue_rpc(ctx, "enable", enable=True, all=True))
+
+
+@scenario("queue-anonymous")
+def _queue_anonymous(ctx: Ctx) -> None:
+    """The queue requests on an instance without named queues."""
+    ctx.attempt("list", lambda: _queue_rpc(ctx, "list"))
+    ctx.attempt("status", lambda: _queue_rpc(ctx, "status"))
+    ctx.attempt("status-named", lambda: _queue_rpc(ctx, "status", name="batch"))
+    ctx.attempt("start", lambda: _queue_rpc(ctx, "start", start=True, all=False))
+
+
+@scenario("queue-new-stopped", instance="queues-new")
+def _queue_new(ctx: Ctx) -> None:
+    """Configured queues before anyone starts them: a job waits in SCHED."""
+    for name in ("batch", "debug"):
+        ctx.attempt(f"status-{name}", functools.partial(_queue_rpc, ctx, "status", name=name))
+    jid = ctx.submit(ctx.spec(["true"]))
+    ctx.wait_event(jid, "priority")
+    ctx.settled(jid, "SCHED")
+    ctx.fact("sched", _list_ids(ctx.handle, ctx.jobids, states=SCHED))
+    job.cancel(ctx.handle, jid)
+    ctx.wait_event(jid, "clean")
+    ctx.eventlog(jid)
