@@ -522,6 +522,29 @@ def test_named_queues_start_stopped_and_keep_their_state(tmp_path: Path) -> None
         assert exc.value.errno == errno.EINVAL
 
 
+def test_singleton_dependency_waits_across_a_restart(tmp_path: Path) -> None:
+    # As flux's dependency-singleton: one active job per user and explicit name.
+    statedir = tmp_path / "s"
+    waiting = cmd("true", name="single")
+    waiting.setattr("system.dependencies", [{"scheme": "singleton", "value": ""}])
+    with instance_running(statedir) as uri, Flux(uri) as h:
+        first = submit(h, cmd("true", name="single"), urgency=0)
+        second = submit(h, waiting)
+        alone = cmd("true", name="alone")
+        alone.setattr("system.dependencies", [{"scheme": "singleton", "value": ""}])
+        assert "dependency-add" not in names(h, submit(h, alone))
+        with pytest.raises(OSError, match="singleton jobs require a job name"):
+            nameless = cmd("true")
+            nameless.setattr("system.dependencies", [{"scheme": "singleton", "value": ""}])
+            submit(h, nameless)
+    with instance_running(statedir) as uri, Flux(uri) as h:
+        state = h.rpc("job-list.list-id", {"id": second, "attrs": ["state"]}).get()["job"]
+        assert state["state"] == 2  # DEPEND: still waiting for the first
+        h.rpc("job-manager.raise", {"id": first, "type": "cancel", "severity": 0, "note": ""}).get()
+        assert names(h, second)[-1] == "clean"
+        assert "dependency-remove" in names(h, second) and "start" in names(h, second)
+
+
 def test_restart_rearms_dependencies(tmp_path: Path) -> None:
     statedir = tmp_path / "inst"
     with instance_running(statedir, cores=1) as uri, Flux(uri) as h:

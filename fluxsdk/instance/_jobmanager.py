@@ -44,6 +44,8 @@ from fluxsdk.instance._job import (
 from fluxsdk.instance._queues import Queues
 from fluxsdk.instance._sched import Allocation, Resources, Scheduler, Unsatisfiable
 from fluxsdk.instance._shell import Launch, ShellError, prepare_launch
+from fluxsdk.instance._singleton import DESCRIPTION as SINGLETON
+from fluxsdk.instance._singleton import Singletons, explicit_name
 from fluxsdk.instance._store import Store
 from fluxsdk.job._jobid import JobID, id_parse
 from fluxsdk.job._jobspec_rules import check_canonical, check_top_level, check_v1
@@ -118,6 +120,10 @@ class JobManager:
         self._waitable = 0
         self._schedule_pending = False
         self._pending_dependencies: dict[int, list[tuple[str, int | float]]] = {}
+        # The singleton dependency: active jobs per (user, explicit name), and the
+        # explicit names of active jobs.
+        self._singletons = Singletons()
+        self._explicit_names: dict[int, str] = {}
         # Jobs whose shell died (exit-on-error): their output log takes no more events.
         self._shell_died: set[int] = set()
         # Output events of exit-on-error jobs held back in batches, as flux's shell
@@ -347,6 +353,7 @@ class JobManager:
             if done:
                 self.post(job, "dependency-remove", {"description": description})
         self.post(job, "validate")
+        self._singleton_add(job, explicit_name(jobspec))
         request.respond({"id": jobid})
 
     @property
@@ -464,6 +471,13 @@ class JobManager:
         deps = jobspec["attributes"].get("system", {}).get("dependencies", [])
         for dep in deps:
             scheme, value = dep["scheme"], dep["value"]
+            if scheme == "singleton":
+                name = explicit_name(jobspec)
+                if name is None:
+                    raise RequestError(errno.EINVAL, "singleton jobs require a job name")
+                if self._singletons.must_wait(userid, name):
+                    checked.append((SINGLETON, 0, False))
+                continue
             if scheme == "begin-time":
                 try:
                     begin = float(value)
@@ -502,6 +516,8 @@ class JobManager:
         """After validation: resolve or arm each dependency added at submit."""
         deps = self._pending_dependencies.pop(job.id, [])
         for description, target in deps:
+            if description == SINGLETON:
+                continue  # released when the other jobs of its name have ended
             if description.startswith("begin-time="):
                 delay = float(target) - time.time()
                 if delay <= 0:
@@ -935,8 +951,23 @@ class JobManager:
         self.post(job, "free")
         self.post(job, "clean")
 
+    def _singleton_add(self, job: Job, name: str | None) -> None:
+        """Count an active job for the singleton scheme (and release one if due)."""
+        if name is None:
+            return
+        self._explicit_names[job.id] = name
+        waiting = SINGLETON in job.dependencies and job.state == State.DEPEND
+        self._singleton_release(self._singletons.add(job.id, job.userid, name, waiting))
+
+    def _singleton_release(self, jobid: int | None) -> None:
+        job = self.jobs.get(jobid) if jobid is not None else None
+        if job is not None:
+            self._remove_dependency(job, SINGLETON)
+
     def _inactive(self, job: Job) -> None:
         self._recent_jobspecs.pop(job.id, None)
+        name = self._explicit_names.pop(job.id, None)
+        self._singleton_release(self._singletons.remove(job.id, job.userid, name))
         self._resolve_dependents(job)
         self._pending_dependencies.pop(job.id, None)
         for key in [k for k in self._timers if k[0] == job.id]:
@@ -1101,6 +1132,7 @@ class JobManager:
         """Rebuild every job from the store after a restart (see docs: restart rule)."""
         from fluxsdk.eventlog import EventLogEvent
 
+        active: list[tuple[Job, dict[str, Any]]] = []
         for jobid, userid in self.store.job_ids():
             entries = [EventLogEvent(line) for line in self.store.eventlog(jobid, "eventlog")]
             jobspec = json.loads(self.store.job_get(jobid, "jobspec") or "{}")
@@ -1127,6 +1159,12 @@ class JobManager:
                     self._zombies[jobid] = job
             if job.state == State.INACTIVE:
                 continue
+            active.append((job, jobspec))
+        # Singleton counts first (in submit order), so jobs that end while being
+        # resumed release those waiting on them.
+        for job, jobspec in active:
+            self._singleton_add(job, explicit_name(jobspec))
+        for job, jobspec in active:
             self.post(job, "flux-restart")
             self._resume(job, jobspec)
 
@@ -1182,7 +1220,7 @@ class JobManager:
                     self._dependents.setdefault(int(target), []).append(
                         (job.id, description.split("=", 1)[0], description)
                     )
-            if not remaining:
+            if not remaining and SINGLETON not in job.dependencies:
                 self.post(job, "depend")
             return
         if job.state == State.PRIORITY:

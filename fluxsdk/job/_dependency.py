@@ -240,10 +240,10 @@ def validate_dependency(obj: object, *, values: bool = True) -> None:
             )
     scheme: str = obj["scheme"]
     value: str = obj["value"]
-    if not scheme:
-        raise InvalidDependencyError("dependency 'scheme' must be a non-empty string")
     if not values:
         return
+    if not scheme:
+        raise InvalidDependencyError("dependency 'scheme' must be a non-empty string")
     if scheme in AFTER_SCHEMES:
         _check_jobid(scheme, value)
     elif scheme == "begin-time":

@@ -1340,3 +1340,61 @@ def _queue_new(ctx: Ctx) -> None:
     job.cancel(ctx.handle, jid)
     ctx.wait_event(jid, "clean")
     ctx.eventlog(jid)
+
+
+# -- more dependency schemes ------------------------------------------------------------
+
+
+def _with_deps(js: JobspecV1, *deps: tuple[str, str]) -> JobspecV1:
+    js.setattr("system.dependencies", [{"scheme": s, "value": v} for s, v in deps])
+    return js
+
+
+@scenario("dep-afterstart")
+def _dep_afterstart(ctx: Ctx) -> None:
+    """afterstart (the current name of after) on a job held at first."""
+    first = ctx.submit(ctx.spec(["sleep", "0.5"]), urgency=0)
+    second = ctx.submit(_with_deps(ctx.spec(["true"]), ("afterstart", str(first))))
+    ctx.wait_event(second, "validate")
+    job.set_urgency(ctx.handle, first, 16)
+    ctx.wait_event(second, "clean")
+    ctx.eventlog(second, "dependent.events")
+
+
+@scenario("dep-bad-schemes")
+def _dep_bad_schemes(ctx: Ctx) -> None:
+    """afterfinish (not a scheme), an after* value that is no job ID, a dependency on itself."""
+    ctx.attempt(
+        "afterfinish", lambda: ctx.submit(_with_deps(ctx.spec(["true"]), ("afterfinish", "1")))
+    )
+    ctx.attempt(
+        "afterok-garbage", lambda: ctx.submit(_with_deps(ctx.spec(["true"]), ("afterok", "nope")))
+    )
+    ctx.attempt("empty-scheme", lambda: ctx.submit(_with_deps(ctx.spec(["true"]), ("", "x"))))
+
+
+@scenario("dep-singleton", isolated=True)
+def _dep_singleton(ctx: Ctx) -> None:
+    """singleton: jobs of one name (and user) run one at a time, in submit order."""
+    log = ctx.tmp / "order"
+    first = ctx.submit(ctx.sh(f"echo first >> {log}; sleep 0.5", name="single"))
+    ctx.wait_event(first, "start")
+    second = ctx.submit(
+        _with_deps(ctx.sh(f"echo second >> {log}", name="single"), ("singleton", ""))
+    )
+    third = ctx.submit(_with_deps(ctx.sh(f"echo third >> {log}", name="single"), ("singleton", "")))
+    other = ctx.submit(
+        _with_deps(ctx.sh(f"echo other >> {log}", name="other-name"), ("singleton", ""))
+    )
+    for jid in (second, third, other):
+        ctx.wait_event(jid, "clean")
+    ctx.eventlog(second, "second.events")
+    ctx.eventlog(third, "third.events")
+    ctx.eventlog(other, "other.events")
+    ctx.fact("order", [line for line in log.read_text().split() if line != "other"])
+
+
+@scenario("dep-singleton-no-name")
+def _dep_singleton_no_name(ctx: Ctx) -> None:
+    """singleton without an explicit job name."""
+    ctx.attempt("submit", lambda: ctx.submit(_with_deps(ctx.spec(["true"]), ("singleton", ""))))
