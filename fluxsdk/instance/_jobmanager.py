@@ -372,7 +372,9 @@ class JobManager:
         Answered as sched-simple does: EOVERFLOW (or EINVAL for a request it
         cannot read) with the reason.
         """
-        jobspec = request.payload_get("jobspec", dict)
+        jobspec = request.payload_get("jobspec", dict, {})
+        if not jobspec.get("resources"):
+            raise RequestError(errno.EINVAL, "jobspec has no resources")
         try:
             job_request = ResourceRequest.from_jobspec(jobspec)
         except (KeyError, TypeError, ValueError, JobspecError) as exc:
@@ -381,7 +383,7 @@ class JobManager:
             self.resources.check_feasible(job_request)
         except Unsatisfiable as exc:
             raise RequestError(errno.EOVERFLOW, f"unsatisfiable request: {exc}") from None
-        request.respond({})
+        request.respond()  # as sched-simple: an empty answer
 
     def _check_queue(self, jobspec: dict[str, Any]) -> str | None:
         """The job's queue: the one it names, or the default; flux's messages."""

@@ -1398,3 +1398,26 @@ def _dep_singleton(ctx: Ctx) -> None:
 def _dep_singleton_no_name(ctx: Ctx) -> None:
     """singleton without an explicit job name."""
     ctx.attempt("submit", lambda: ctx.submit(_with_deps(ctx.spec(["true"]), ("singleton", ""))))
+
+
+@scenario("bad-requests-misc")
+def _bad_misc(ctx: Ctx) -> None:
+    """Malformed memo, purge, feasibility and eventlog-watch requests."""
+    held = ctx.submit(ctx.spec(["true"]), urgency=0)
+    ctx.wait_event(held, "priority")
+    ctx.attempt("memo-no-memo", lambda: _rpc(ctx, "job-manager.memo", {"id": held}))
+    ctx.attempt("memo-unknown", lambda: _rpc(ctx, "job-manager.memo", {"id": 4242, "memo": {}}))
+    ctx.attempt("purge-active", lambda: _rpc(ctx, "job-manager.purge-id", {"id": held, "force": 1}))
+    ctx.attempt(
+        "purge-unknown", lambda: _rpc(ctx, "job-manager.purge-id", {"id": 4242, "force": 1})
+    )
+    ctx.attempt("feasibility-no-jobspec", lambda: _rpc(ctx, "feasibility.check", {}))
+    big = ctx.spec(["true"], cores_per_task=4).jobspec
+    ctx.attempt("feasibility-too-big", lambda: _rpc(ctx, "feasibility.check", {"jobspec": big}))
+    fits = ctx.spec(["true"]).jobspec
+    ctx.attempt("feasibility-fits", lambda: _rpc(ctx, "feasibility.check", {"jobspec": fits}))
+    ctx.attempt(
+        "watch-no-path", lambda: _rpc(ctx, "job-info.eventlog-watch", {"id": held, "flags": 0})
+    )
+    job.cancel(ctx.handle, held)
+    ctx.wait_event(held, "clean")
