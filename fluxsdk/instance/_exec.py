@@ -153,6 +153,7 @@ class JobExec:
         rlimits: Mapping[str, int] | None = None,
         on_log: LogCallback | None = None,
         on_task_exit: Callable[[int, int], None] | None = None,
+        task_fds: Callable[[TaskPlan], Mapping[int, int]] | None = None,
     ) -> None:
         self._loop = loop
         self._hostname = hostname
@@ -173,6 +174,8 @@ class JobExec:
         self._rlimits = _rlimit_values(rlimits or {})
         self._on_log = on_log
         self._on_task_exit = on_task_exit
+        # Descriptors a task inherits besides stdio (a PMI socket): number -> the broker's fd.
+        self._task_fds = task_fds
         # Output files, opened once per job (as flux's shell does): path -> fd.
         self._files: dict[str, int] = {}
         # Streams the instance writes to a file itself (labelled): (rank, stream) -> fd.
@@ -245,6 +248,9 @@ class JobExec:
                 # os.pipe() fds are close-on-exec; only the dup2'ed copy reaches the task.
                 pipes[stream] = os.pipe()
                 actions.append((os.POSIX_SPAWN_DUP2, pipes[stream][1], fd))
+        if self._task_fds is not None:
+            for number, fd in self._task_fds(plan).items():
+                actions.append((os.POSIX_SPAWN_DUP2, fd, number))
         # The broker is single-threaded: borrowing its cwd and CPU mask for the
         # spawn is how the child gets them before it runs anything.
         pin = bool(plan.cpus) and set(plan.cpus) != _ALL_CPUS

@@ -41,6 +41,7 @@ from fluxsdk.instance._job import (
     ResourceRequest,
     State,
 )
+from fluxsdk.instance._pmi import PMI_FD, PmiServer
 from fluxsdk.instance._queues import Queues
 from fluxsdk.instance._sched import Allocation, Resources, Scheduler, Unsatisfiable
 from fluxsdk.instance._shell import Launch, ShellError, prepare_launch
@@ -134,6 +135,7 @@ class JobManager:
         self._recent_jobspecs: dict[int, dict[str, Any]] = {}
         self._validated: dict[bytes, dict[str, Any]] = {}
         self._launches: dict[int, Launch] = {}
+        self._pmis: dict[int, PmiServer] = {}  # the PMI-1 server of each running job
         self._ingesting: set[asyncio.Task[None]] = set()  # submissions with ingest plugins
         # Plugins (fluxsdk.hooks); the default priority is a built-in one, so never none.
         if plugins is None:
@@ -672,6 +674,22 @@ class JobManager:
         # Log messages while the tasks start follow the output log's header.
         early_logs: list[tuple[int, str, str | None]] = []
         starting = True
+        pmi = None
+        if _pmi_enabled(launch.options.get("pmi")):
+            pmi = PmiServer(
+                self.loop,
+                JobID(job.id).f58,
+                plans,
+                allocation.ranks,
+                on_abort=lambda note: self._pmi_abort(job, note),
+            )
+            self._pmis[job.id] = pmi
+
+        def spawned(rank: int, pid: int) -> None:
+            self._record_task(job, pid)
+            if pmi is not None:
+                pmi.spawned(rank)
+
         execution = JobExec(
             self.loop,
             launch.argv,
@@ -686,7 +704,8 @@ class JobManager:
             stderr_path=launch.stderr_path,
             unbuffered=launch.unbuffered,
             hostname=self.resources.nodes[allocation.ranks[0]].hostname,
-            on_spawn=lambda rank, pid: self._record_task(job, pid),
+            on_spawn=spawned,
+            task_fds=(lambda plan: {PMI_FD: pmi.channel(plan.rank)}) if pmi is not None else None,
             output_append=launch.output_append,
             output_label=launch.output_label,
             rlimits=launch.rlimits,
@@ -716,10 +735,9 @@ class JobManager:
                 "FLUX_JOB_NNODES": nnodes,
                 "FLUX_TASK_RANK": str(plan.rank),
                 "FLUX_TASK_LOCAL_ID": str(plan.local_id),
-                # The PMI identity flux's shell gives each task.
-                "PMI_RANK": str(plan.rank),
-                "PMI_SIZE": size,
             }
+            if pmi is not None:  # the task's PMI-1 socket and identity, as flux's shell
+                extra.update(PMI_FD=str(PMI_FD), PMI_RANK=str(plan.rank), PMI_SIZE=size)
             if plan.gpus and "CUDA_VISIBLE_DEVICES" in shell_env:
                 extra["CUDA_VISIBLE_DEVICES"] = ",".join(map(str, plan.gpus))
             return extra
@@ -883,8 +901,19 @@ class JobManager:
 
         self._timer(job, "signal", delay, fire)
 
+    def _pmi_abort(self, job: Job, note: str) -> None:
+        """A task called PMI_Abort (or broke the protocol): as flux's shell, the job
+        gets a fatal ``exec`` exception."""
+        if job.state == State.RUN and job.exception is None:
+            context = {"type": "exec", "severity": 0, "note": note, "userid": self.owner}
+            self.post(job, "exception", context)
+            self.broker.request_flush()
+
     def _finished(self, job: Job, status: int) -> None:
         self._execs.pop(job.id, None)
+        pmi = self._pmis.pop(job.id, None)
+        if pmi is not None:
+            pmi.close()
         if job.id in self._output_batches:
             self._flush_output(job)
             del self._output_batches[job.id]
@@ -1256,6 +1285,15 @@ def _process_starttime(pid: int) -> int | None:
             return int(stat.read().rsplit(b")", 1)[1].split()[19])
     except (OSError, IndexError, ValueError):
         return None
+
+
+def _pmi_enabled(option: Any) -> bool:
+    """flux's shell option ``pmi``: unset, or a list naming ``simple`` (or its
+    aliases ``pmi1``, ``pmi2``), serves PMI-1 to the tasks."""
+    if option is None:
+        return True
+    names = str(option).split(",")
+    return any(name in ("simple", "pmi1", "pmi2") for name in names)
 
 
 def _shell_env(job: Job, launch: Launch) -> dict[str, str]:

@@ -40,10 +40,10 @@ def _list_ids(handle: Flux, mine: list[int], at_least: int = 1, **kwargs: Any) -
         time.sleep(0.05)
 
 
-# Variables of services flux's job shell runs and the embedded instance does not:
-# its PMI server (the socket, and flux's libpmi with its directory) and its terminus.
+# Variables of what flux's job shell has and the embedded instance does not:
+# flux's own PMI library (libpmi.so, with its directory) and its terminus server.
 SHELL_SERVICE_VARS = frozenset(
-    {"PMI_FD", "FLUX_PMI_LIBRARY_PATH", "LD_LIBRARY_PATH", "FLUX_TERMINUS_SESSION"}
+    {"FLUX_PMI_LIBRARY_PATH", "LD_LIBRARY_PATH", "FLUX_TERMINUS_SESSION"}
 )
 # Variables whose values are recorded (the others: only that they are set).
 _VALUE_VARS = ("FLUX_JOB_", "FLUX_TASK", "PMI_RANK", "PMI_SIZE", "CUDA_", "FLUX_KVS_NAMESPACE")
@@ -1421,3 +1421,77 @@ def _bad_misc(ctx: Ctx) -> None:
     )
     job.cancel(ctx.handle, held)
     ctx.wait_event(held, "clean")
+
+
+# -- the PMI-1 server of the job shell --------------------------------------------------
+
+_PMI_CLIENT = r"""
+import os, socket, sys
+rank = int(os.environ["PMI_RANK"]); size = int(os.environ["PMI_SIZE"])
+sock = socket.socket(fileno=int(os.environ["PMI_FD"]))
+stream = sock.makefile("rwb", buffering=0)
+def ask(line, answer=True):
+    stream.write(line.encode() + b"\n")
+    if answer:
+        reply = stream.readline().decode().strip()
+        print(f"{rank}: {line.split()[0]} -> {reply}")
+        return reply
+ask("cmd=init pmi_version=1 pmi_subversion=1")
+ask("cmd=get_maxes")
+ask("cmd=get_universe_size")
+ask("cmd=get_appnum")
+name = ask("cmd=get_my_kvsname").split("kvsname=")[1]
+ask(f"cmd=put kvsname={name} key=k{rank} value=value of {rank}")
+ask(f"cmd=get kvsname={name} key=k{rank}")
+ask("cmd=barrier_in")
+for key in ("k0", "k1", "PMI_process_mapping", "flux.instance-level", "flux.taskmap", "nosuch"):
+    ask(f"cmd=get kvsname={name} key={key}")
+ask("cmd=publish_name service=x port=y")
+ask("cmd=finalize")
+"""
+
+
+@scenario("pmi-exchange")
+def _pmi_exchange(ctx: Ctx) -> None:
+    """Two tasks speak PMI-1 on PMI_FD: init, put, barrier, get, finalize."""
+    script = ctx.tmp / "pmi.py"
+    script.write_text(_PMI_CLIENT)
+    jid = ctx.submit(ctx.spec(["python3", str(script)], num_tasks=2))
+    ctx.wait_event(jid, "clean")
+    out = job.job_output(ctx.handle, jid)
+    ctx.fact("replies", sorted(ctx.norm_text(line) for line in out.stdout.splitlines()))
+    ctx.fact("stderr", out.stderr)
+    ctx.fact("result", job.result(ctx.handle, jid).result)
+
+
+@scenario("pmi-abort")
+def _pmi_abort(ctx: Ctx) -> None:
+    """A task calls PMI_Abort: the job ends with an exec exception."""
+    script = ctx.tmp / "abort.py"
+    script.write_text(
+        "import os, socket, time\n"
+        "s = socket.socket(fileno=int(os.environ['PMI_FD']))\n"
+        "s.sendall(b'cmd=init pmi_version=1 pmi_subversion=1\\n'); s.recv(100)\n"
+        "if os.environ['PMI_RANK'] == '0':\n"
+        "    s.sendall(b'cmd=abort exitcode=3 error_msg=giving up now\\n')\n"
+        "time.sleep(30)\n"
+    )
+    jid = ctx.submit(ctx.spec(["python3", str(script)], num_tasks=2))
+    ctx.wait_event(jid, "clean")
+    ctx.eventlog(jid)
+    ctx.attempt("result", lambda: _result_summary(ctx, jid))
+
+
+@scenario("pmi-off")
+def _pmi_off(ctx: Ctx) -> None:
+    """The shell option pmi=off: no PMI variables."""
+    js = ctx.sh("env | grep ^PMI_ | cut -d= -f1 | sort; echo end")
+    js.setattr_shell_option("pmi", "off")
+    jid = ctx.submit(js)
+    ctx.wait_event(jid, "clean")
+    ctx.fact("stdout", job.job_output(ctx.handle, jid).stdout)
+
+
+def _result_summary(ctx: Ctx, jid: JobID) -> dict[str, Any]:
+    info = job.result(ctx.handle, jid)
+    return {"result": info.result, "returncode": info.returncode}
