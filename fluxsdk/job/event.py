@@ -17,6 +17,10 @@ import json
 from collections.abc import Generator
 from typing import Any, Final
 
+from fluxsdk.constants import (
+    FLUX_JOB_EVENT_WATCH_INITIAL_SENTINEL,
+    FLUX_JOB_EVENT_WATCH_WAITCREATE,
+)
 from fluxsdk.core import FLUX_NODEID_ANY, FLUX_RPC_NORESPONSE, FLUX_RPC_STREAMING, RPC, Flux
 from fluxsdk.errors import FluxSDKError
 from fluxsdk.eventlog import EventLogEvent
@@ -34,10 +38,7 @@ __all__ = [
     "event_watch_async",
 ]
 
-#: ``event_watch_async`` flag: wait for the eventlog to be created instead of
-#: failing with ENOENT (used for ``guest.output``, which appears at ``start``).
-FLUX_JOB_EVENT_WATCH_WAITCREATE: Final = 1
-_VALID_WATCH_FLAGS: Final = FLUX_JOB_EVENT_WATCH_WAITCREATE | 2  # 2: INITIAL_SENTINEL
+_VALID_WATCH_FLAGS: Final = FLUX_JOB_EVENT_WATCH_WAITCREATE | FLUX_JOB_EVENT_WATCH_INITIAL_SENTINEL
 
 #: Names of the events that may appear in a job's main eventlog (RFC 21).
 MAIN_EVENTS: Final = frozenset(

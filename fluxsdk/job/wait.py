@@ -13,8 +13,9 @@ Two ways, as in flux:
 from __future__ import annotations
 
 import errno
-from typing import Any, Final, NamedTuple
+from typing import Any, NamedTuple
 
+from fluxsdk.constants import FLUX_JOBID_ANY
 from fluxsdk.core import RPC, CompositeFuture, Flux
 from fluxsdk.eventlog import EventLogEvent
 from fluxsdk.job._jobid import JobID
@@ -43,9 +44,6 @@ __all__ = [
     "wait_async",
     "wait_get_status",
 ]
-
-#: The job ID meaning "any waitable job" for :func:`wait`.
-FLUX_JOBID_ANY: Final = 0xFFFFFFFFFFFFFFFF
 
 
 class WaitErrorString(str):
