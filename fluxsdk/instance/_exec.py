@@ -33,6 +33,7 @@ _HOME_FD = os.open(".", os.O_RDONLY | os.O_DIRECTORY)
 OutputCallback = Callable[[int, str, bytes], None]
 EofCallback = Callable[[int, str], None]
 ExitCallback = Callable[[int], None]
+TaskExitCallback = Callable[["TaskPlan", int, int], None]
 
 
 def _shell_status(status: int) -> int:
@@ -86,10 +87,11 @@ def _find_executable(name: str, env: Mapping[str, str]) -> str:
 class JobExec:
     """The running tasks of one job.
 
-    ``on_output(rank, stream, data)`` receives output (whole lines unless
-    unbuffered), ``on_eof(rank, stream)`` each stream's end, and
-    ``on_exit(status)`` the largest wait status once every task has exited
-    and every stream has ended.
+    ``on_output(rank, stream, data)`` receives output (one line at a time,
+    as flux's shell writes it, unless unbuffered), ``on_eof(rank, stream)``
+    each stream's end, ``on_task_exit(plan, pid, status)`` each task's raw
+    wait status as it exits, and ``on_exit(status)`` the largest wait status
+    once every task has exited and every stream has ended.
     """
 
     def __init__(
@@ -109,10 +111,12 @@ class JobExec:
         unbuffered: bool = False,
         hostname: str = "localhost",
         on_spawn: Callable[[int, int], None] | None = None,
+        on_task_exit: TaskExitCallback | None = None,
     ) -> None:
         self._loop = loop
         self._hostname = hostname
         self._on_spawn = on_spawn
+        self._on_task_exit = on_task_exit
         self._argv = list(argv)
         self._env = env
         self._cwd = cwd
@@ -231,10 +235,13 @@ class JobExec:
                 self._on_output(rank, stream, data)
                 return
             partial += data
-            cut = partial.rfind(b"\n") + 1
-            if cut:
-                self._on_output(rank, stream, bytes(partial[:cut]))
-                del partial[:cut]
+            start = 0
+            end = partial.find(b"\n") + 1
+            while end:
+                self._on_output(rank, stream, bytes(partial[start:end]))
+                start = end
+                end = partial.find(b"\n", start) + 1
+            del partial[:start]
             return
         self._loop.remove_reader(fd)
         os.close(fd)
@@ -255,6 +262,8 @@ class JobExec:
         self._loop.remove_reader(task.pidfd)
         os.close(task.pidfd)
         task.status = status
+        if self._on_task_exit is not None:
+            self._on_task_exit(task.plan, task.pid, status)
         self._maybe_done(task)
 
     def _maybe_done(self, task: _Task) -> None:

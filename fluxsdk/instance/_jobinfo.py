@@ -4,7 +4,10 @@ Serves ``job-info.eventlog-watch`` (streaming), ``job-info.eventlog-watch-cancel
 ``job-info.lookup``, ``job-list.list`` and ``job-list.list-id`` with flux-core's
 payloads. A watch sends the eventlog so far, then each new entry once it is
 durable, and ends with ENODATA when the log is complete: the main eventlog at
-``clean``, the output eventlog when the job is inactive.
+``clean``, the exec eventlog at ``done``, the output eventlog when the job is
+inactive. As in flux, a watch of a guest eventlog (``guest.*``, written once
+the job starts) waits for the job to start, and ends with ENODATA, without
+entries, if it never does.
 """
 
 from __future__ import annotations
@@ -21,10 +24,11 @@ from fluxsdk.instance._store import Store
 
 __all__ = ["JobInfoService"]
 
-FLUX_JOB_EVENT_WATCH_WAITCREATE = 1
 FLUX_JOB_LOOKUP_JSON_DECODE = 1
 FLUX_JOB_LOOKUP_CURRENT = 2
-_PATHS = ("eventlog", "guest.output")
+_PATHS = ("eventlog", "guest.output", "guest.exec.eventlog")
+# The entry that completes an eventlog (the others end when the job is inactive).
+_LAST_ENTRY = {"eventlog": "clean", "guest.exec.eventlog": "done"}
 _LIST_ATTRS_ALL = (
     "id",
     "userid",
@@ -74,7 +78,8 @@ class _Watch:
         if not self.active:
             return
         self.request.respond({"event": entry})
-        if self.path == "eventlog" and _entry_name(entry) == "clean":
+        last = _LAST_ENTRY.get(self.path)
+        if last is not None and _entry_name(entry) == last:
             self.end()
 
     def end(self, errnum: int = errno.ENODATA, errstr: str | None = None) -> None:
@@ -103,7 +108,8 @@ class JobInfoService:
         self.manager = manager
         self._watches: dict[tuple[Connection, int], _Watch] = {}
         self._by_job: dict[int, list[_Watch]] = {}
-        self._waiting_create: dict[int, list[_Watch]] = {}
+        # Watches of guest eventlogs waiting for their job to start.
+        self._waiting_start: dict[int, list[_Watch]] = {}
         manager.inactive_hooks.append(self._job_inactive)
         manager.event_hooks.append(self._job_event)
         for topic, handler in (
@@ -133,48 +139,53 @@ class JobInfoService:
             )
         job = self._job(request)
         path = request.payload_get("path", str)
-        flags = request.payload_get("flags", int, 0)
-        if path not in _PATHS:
-            raise RequestError(errno.EINVAL, f"invalid eventlog path {path!r}")
+        request.payload_get("flags", int, 0)
+        guest = path.startswith("guest.")
+        if not guest and path not in _PATHS:
+            raise RequestError(errno.ENOENT, f"{path}: key not found")
         watch = _Watch(self, request, job.id, path)
         key = (request.conn, request.matchtag)
         if key not in self._watches and not any(k[0] is request.conn for k in self._watches):
             request.conn.on_close(self._connection_closed)
         self._watches[key] = watch
         self._by_job.setdefault(job.id, []).append(watch)
-        if path == "guest.output" and not self.store.eventlog_exists(job.id, path):
-            if not flags & FLUX_JOB_EVENT_WATCH_WAITCREATE or job.state == State.INACTIVE:
-                watch.end(errno.ENOENT)
-                return
-            self._waiting_create.setdefault(job.id, []).append(watch)
-            return
-        self._attach(watch, job)
+        if not guest:
+            self._attach(watch, job)
+        elif job.started:
+            self._attach_guest(watch, job)
+        elif job.state == State.INACTIVE:
+            watch.end()  # it never started: no guest eventlog will ever be written
+        else:
+            self._waiting_start.setdefault(job.id, []).append(watch)
+
+    def _attach_guest(self, watch: _Watch, job: Job) -> None:
+        # A started job's guest eventlogs were written before its `start` event.
+        if watch.path in _PATHS and self.store.eventlog_exists(job.id, watch.path):
+            self._attach(watch, job)
+        else:
+            watch.end(errno.ENOENT, f"{watch.path}: key not found")
 
     def _attach(self, watch: _Watch, job: Job) -> None:
         for entry in self.store.watch(job.id, watch.path, watch.send):
             watch.send(entry)
-        # An output log is complete once the job is inactive (nothing more is written).
-        if watch.active and watch.path == "guest.output" and job.state == State.INACTIVE:
+        # A guest log is complete once the job is inactive (nothing more is written).
+        if watch.active and watch.path != "eventlog" and job.state == State.INACTIVE:
             self.store.after_commit(watch.end)
             self.broker.request_flush()
 
     def _job_event(self, job: Job, name: str, context: dict[str, Any] | None) -> None:
-        if name == "start" and job.id in self._waiting_create:
-            # The output eventlog now exists (its header was written at start).
-            for watch in self._waiting_create.pop(job.id):
+        if name == "start" and job.id in self._waiting_start:
+            for watch in self._waiting_start.pop(job.id):
                 if watch.active:
-                    self._attach(watch, job)
+                    self._attach_guest(watch, job)
 
     def _job_inactive(self, job: Job) -> None:
-        for watch in self._waiting_create.pop(job.id, []):
+        for watch in self._waiting_start.pop(job.id, []):
             if watch.active:
-                if self.store.eventlog_exists(job.id, watch.path):
-                    self._attach(watch, job)
-                else:
-                    watch.end(errno.ENOENT)
+                watch.end()  # the job never started
         for watch in list(self._by_job.get(job.id, [])):
-            if watch.path == "guest.output" and watch.active:
-                # End after the last output entries are committed and sent.
+            if watch.path != "eventlog" and watch.active:
+                # End after the last entries are committed and sent.
                 self.store.after_commit(watch.end)
 
     def _watch_cancel(self, request: Request) -> None:

@@ -33,6 +33,7 @@ from fluxsdk.hooks._instance import InstanceHooks, jobspec_document
 from fluxsdk.idset import IDSET_FLAG_BRACKETS, IDSET_FLAG_RANGE, IDset
 from fluxsdk.instance._broker import Broker, Request, RequestError
 from fluxsdk.instance._exec import JobExec, SpawnError, TaskPlan
+from fluxsdk.instance._execlog import LOG_FATAL, ShellRecord
 from fluxsdk.instance._job import (
     RESULT_COMPLETED,
     Job,
@@ -118,6 +119,8 @@ class JobManager:
         self._recent_jobspecs: dict[int, dict[str, Any]] = {}
         self._validated: dict[bytes, dict[str, Any]] = {}
         self._launches: dict[int, Launch] = {}
+        # The exec eventlog and shell log of each job between start and finish.
+        self._shells: dict[int, ShellRecord] = {}
         # Plugins (fluxsdk.hooks); the default priority is a built-in one, so never none.
         if plugins is None:
             plugins = InstanceHooks.load(uri=uri, statedir=embedded_directory(uri))
@@ -494,9 +497,22 @@ class JobManager:
         jobspec = self._recent_jobspecs.pop(job.id, None)
         if jobspec is None:
             jobspec = json.loads(unwrap_none(self.store.job_get(job.id, "J") or "")[0])
+        options = jobspec["attributes"].get("system", {}).get("shell", {}).get("options", {})
+        verbose = options.get("verbose", 0)
+        shell = ShellRecord(
+            self.store,
+            job.id,
+            job.userid,
+            allocation.ranks,
+            verbose if isinstance(verbose, int) else 0,
+            self.broker.request_flush,
+        )
+        self._shells[job.id] = shell
+        shell.starting()
         try:
             launch = prepare_launch(job, jobspec, allocation, self.resources)
         except (ShellError, OSError) as exc:
+            self._output_header(job, job.request.ntasks, {"stdout": None, "stderr": None})
             self._start_failed(job, f"job shell: {exc}", 1 << 8)
             return
         self._launches[job.id] = launch
@@ -518,9 +534,11 @@ class JobManager:
             unbuffered=launch.unbuffered,
             hostname=self.resources.nodes[allocation.ranks[0]].hostname,
             on_spawn=lambda rank, pid: self._record_task(job, pid),
+            on_task_exit=shell.task_exit,
         )
         self._execs[job.id] = execution
         self._output_header(job, len(plans), paths)
+        shell.shell_init()
         f58 = JobID(job.id).f58
         nnodes = str(len(allocation.ranks))
         size = str(len(plans))
@@ -543,6 +561,7 @@ class JobManager:
         except SpawnError as exc:
             self._start_failed(job, exc.note, exc.status, running=execution.running)
             return
+        shell.shell_start(plans)
         self.post(job, "start")
         if launch.nested_uri is not None:
             # Where the nested instance listens, as flux records it (memo "uri").
@@ -559,7 +578,7 @@ class JobManager:
     def _start_failed(self, job: Job, note: str, status: int, running: bool = False) -> None:
         """As flux: the shell started, then reports that the tasks could not."""
         self.post(job, "start")
-        self._log(job, note)
+        self._shells[job.id].log(LOG_FATAL, note)
         self.post(
             job, "exception", {"type": "exec", "severity": 0, "note": note, "userid": self.owner}
         )
@@ -601,12 +620,11 @@ class JobManager:
     def _output_eof(self, job: Job, rank: int, stream: str) -> None:
         self._append_output(job, "data", {"stream": stream, "rank": str(rank), "eof": True})
 
-    def _log(self, job: Job, message: str) -> None:
-        """A fatal job shell log message (RFC 24 ``log`` event; level 0, as flux's shell)."""
-        self._append_output(job, "log", {"rank": 0, "level": 0, "message": message})
-
     def _finished(self, job: Job, status: int) -> None:
         self._execs.pop(job.id, None)
+        shell = self._shells.pop(job.id, None)
+        if shell is not None:
+            shell.finish(status)
         launch = self._launches.pop(job.id, None)
         if launch is not None:
             launch.cleanup()
