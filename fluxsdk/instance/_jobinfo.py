@@ -1,13 +1,14 @@
 """job-info and job-list: reading jobs, their eventlogs and listings.
 
 Serves ``job-info.eventlog-watch`` (streaming), ``job-info.eventlog-watch-cancel``,
-``job-info.lookup``, ``job-list.list`` and ``job-list.list-id`` with flux-core's
-payloads. A watch sends the eventlog so far, then each new entry once it is
-durable, and ends with ENODATA when the log is complete: the main eventlog at
-``clean``, the exec eventlog at ``done``, the output eventlog when the job is
-inactive. As in flux, a watch of a guest eventlog (``guest.*``, written once
-the job starts) waits for the job to start, and ends with ENODATA, without
-entries, if it never does.
+``job-info.lookup``, ``job-list.list``, ``job-list.list-id``,
+``job-list.list-attrs`` and ``job-list.job-stats`` with flux-core's payloads.
+A watch sends the eventlog so far, then each new entry once it is durable, and
+ends with ENODATA when the log is complete: the main eventlog at ``clean``, the
+exec eventlog at ``done``, the output eventlog when the job is inactive. As in
+flux, a watch of a guest eventlog (``guest.*``, written once the job starts)
+waits for the job to start, and ends with ENODATA, without entries, if it
+never does.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ _LIST_ATTRS_ALL = (
     "name",
     "cwd",
     "queue",
+    "project",
+    "bank",
     "ntasks",
     "ncores",
     "duration",
@@ -111,6 +114,9 @@ class JobInfoService:
         # Watches of guest eventlogs waiting for their job to start.
         self._waiting_start: dict[int, list[_Watch]] = {}
         manager.inactive_hooks.append(self._job_inactive)
+        # Inactive jobs purged since the instance started (job-list's inactive_purged).
+        self.purged = 0
+        manager.purge_hooks.append(self._count_purge)
         manager.event_hooks.append(self._job_event)
         for topic, handler in (
             ("job-info.eventlog-watch", self._watch),
@@ -118,6 +124,8 @@ class JobInfoService:
             ("job-info.lookup", self._lookup),
             ("job-list.list", self._list),
             ("job-list.list-id", self._list_id),
+            ("job-list.list-attrs", self._list_attrs),
+            ("job-list.job-stats", self._job_stats),
         ):
             broker.register(topic, handler)
 
@@ -264,6 +272,69 @@ class JobInfoService:
         job = self._job(request)
         attrs = _attrs(request.payload_get("attrs", list, ["all"]))
         request.respond({"job": _select(job.info(), attrs)})
+
+    def _count_purge(self, jobid: int) -> None:
+        self.purged += 1
+
+    def _list_attrs(self, request: Request) -> None:
+        # What a listing may ask for: every attribute but the always-present id, and "all".
+        request.respond({"attrs": [a for a in _LIST_ATTRS_ALL if a != "id"] + ["all"]})
+
+    def _job_stats(self, request: Request) -> None:
+        """Counts of jobs by state and by how they ended, overall and per named queue."""
+        total = _JobStats()
+        queues: dict[str, _JobStats] = {}
+        for job in self.manager.jobs.values():
+            total.add(job)
+            if job.queue is not None:
+                queues.setdefault(job.queue, _JobStats()).add(job)
+        total.inactive_purged = self.purged
+        out = total.encode()
+        out["queues"] = [dict(stats.encode(), name=name) for name, stats in queues.items()]
+        request.respond(out)
+
+
+_STAT_STATES = (
+    ("depend", State.DEPEND),
+    ("priority", State.PRIORITY),
+    ("sched", State.SCHED),
+    ("run", State.RUN),
+    ("cleanup", State.CLEANUP),
+    ("inactive", State.INACTIVE),
+)
+
+
+class _JobStats:
+    """flux's job-list statistics: jobs per state; inactive ones by how they ended."""
+
+    def __init__(self) -> None:
+        self.states = dict.fromkeys([name for name, _ in _STAT_STATES], 0)
+        self.total = 0
+        self.ended = {"successful": 0, "failed": 0, "canceled": 0, "timeout": 0}
+        self.inactive_purged = 0
+
+    def add(self, job: Job) -> None:
+        if job.state == State.NEW:
+            return  # as flux: a job is counted once it is past NEW
+        for name, bit in _STAT_STATES:
+            if job.state == bit:
+                self.states[name] += 1
+        self.total += 1
+        if job.state != State.INACTIVE:
+            return
+        if job.success:
+            self.ended["successful"] += 1
+        elif job.exception is not None and job.exception.get("type") in ("cancel", "timeout"):
+            self.ended["canceled" if job.exception["type"] == "cancel" else "timeout"] += 1
+        else:
+            self.ended["failed"] += 1
+
+    def encode(self) -> dict[str, Any]:
+        return {
+            "job_states": dict(self.states, total=self.total),
+            **self.ended,
+            "inactive_purged": self.inactive_purged,
+        }
 
 
 def _list_order(job: Job) -> tuple[int, float, float]:

@@ -346,6 +346,8 @@ class JobManager:
             name=name,
             queue=system.get("queue"),
             cwd=system.get("cwd"),
+            project=_text_or_none(system.get("project")),
+            bank=_text_or_none(system.get("bank")),
             duration=float(system.get("duration", 0.0)),
         )
 
@@ -966,6 +968,11 @@ def _process_starttime(pid: int) -> int | None:
             return int(stat.read().rsplit(b")", 1)[1].split()[19])
     except (OSError, IndexError, ValueError):
         return None
+
+
+def _text_or_none(value: Any) -> str | None:
+    """A jobspec's optional string attribute (``system.project``, ``system.bank``)."""
+    return value if isinstance(value, str) else None
 
 
 def _satisfied(kind: str, target: Job) -> bool:

@@ -7,6 +7,8 @@ connector speaks (see ``docs/protocol.md``).
 
 from __future__ import annotations
 
+from typing import Any
+
 from fluxsdk.eventlog import EventLogEvent
 from fluxsdk.job._jobid import JobID, id_encode, id_parse
 from fluxsdk.job._jobspec import Jobspec, JobspecV1, validate_jobspec
@@ -21,6 +23,8 @@ from fluxsdk.job.event import (
 from fluxsdk.job.executor import FluxExecutor, FluxExecutorFuture
 from fluxsdk.job.info import JobInfo, job_fields_to_attrs
 from fluxsdk.job.kill import cancel, cancel_async, job_raise, job_raise_async, kill, kill_async
+from fluxsdk.job.kvs import job_kvs, job_kvs_guest
+from fluxsdk.job.kvslookup import JobKVSLookup, job_info_lookup, job_kvs_lookup
 from fluxsdk.job.list import JobList, get_job, job_list, job_list_id, job_list_inactive
 from fluxsdk.job.output import (
     job_output,
@@ -49,6 +53,7 @@ __all__ = [
     "JobException",
     "JobID",
     "JobInfo",
+    "JobKVSLookup",
     "JobList",
     "Jobspec",
     "JobspecV1",
@@ -61,6 +66,10 @@ __all__ = [
     "id_encode",
     "id_parse",
     "job_fields_to_attrs",
+    "job_info_lookup",
+    "job_kvs",
+    "job_kvs_guest",
+    "job_kvs_lookup",
     "job_list",
     "job_list_id",
     "job_list_inactive",
@@ -87,3 +96,15 @@ __all__ = [
     "wait_async",
     "wait_get_status",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``ffi``: flux's cffi object, whose ``ffi.NULL`` scripts pass for "no handle"
+    or "no jobspec" (fluxsdk answers EINVAL, as libflux does). cffi is loaded
+    only when ``ffi`` is first asked for."""
+    if name == "ffi":
+        import cffi
+
+        globals()["ffi"] = cffi.FFI()
+        return globals()["ffi"]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -63,10 +63,18 @@ JobIDLike = JobID | int | str
 """Anything that names a job: a :class:`JobID`, an int, or an RFC 19 string."""
 
 
+def is_null(value: object) -> bool:
+    """True for None and for a NULL cffi pointer (``flux.job.ffi.NULL``), which
+    flux's bindings pass to libflux as NULL."""
+    if value is None:
+        return True
+    return type(value).__module__ == "_cffi_backend" and not value
+
+
 def _check_handle(flux_handle: object) -> None:
     """Raise OSError(EINVAL) for a missing handle, as libflux does for NULL."""
-    if flux_handle is None:
-        raise OSError(errno.EINVAL, "flux_handle must be a Flux handle, not None")
+    if is_null(flux_handle):
+        raise OSError(errno.EINVAL, "flux_handle must be a Flux handle, not None/NULL")
 
 
 class JobException(FluxSDKError):

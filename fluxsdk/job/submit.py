@@ -31,7 +31,7 @@ from fluxsdk.core import RPC, Flux
 from fluxsdk.hooks._client import client_hooks
 from fluxsdk.job._jobid import JobID
 from fluxsdk.job._jobspec import Jobspec
-from fluxsdk.job.event import JobIDLike, _check_handle
+from fluxsdk.job.event import JobIDLike, _check_handle, is_null
 
 __all__ = [
     "FLUX_JOB_DEBUG",
@@ -88,7 +88,7 @@ def _jobspec_bytes(jobspec: object) -> bytes:
         return jobspec.encode("utf-8", errors="surrogateescape")
     if isinstance(jobspec, (bytes, bytearray)):
         return bytes(jobspec)
-    if jobspec is None:
+    if is_null(jobspec):
         raise OSError(errno.EINVAL, "jobspec must not be None/NULL")
     raise TypeError(
         f"jobspec must be a Jobspec or string (either binary or unicode), "
@@ -170,7 +170,7 @@ def submit_get_id(future: SubmitFuture | RPC) -> JobID:
         OSError: EINVAL if ``future`` is None; otherwise the instance's
             error when it rejected the job.
     """
-    if future is None:
+    if is_null(future):
         raise OSError(errno.EINVAL, "future must not be None/NULL")
     response = future.get()
     try:
