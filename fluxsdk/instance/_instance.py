@@ -28,6 +28,7 @@ from fluxsdk.errors import FluxSDKError
 from fluxsdk.hooks import PluginError
 from fluxsdk.hooks._instance import InstanceHooks
 from fluxsdk.instance._broker import Broker, Request, RequestError
+from fluxsdk.instance._events import EventService
 from fluxsdk.instance._job import State
 from fluxsdk.instance._jobinfo import JobInfoService
 from fluxsdk.instance._jobmanager import JobManager
@@ -140,6 +141,7 @@ class Instance:
             )
             JobInfoService(broker, store, manager)
             JobKVSService(broker, store, manager)
+            EventService(broker)
             self._register_plugin_list(broker, hooks)
             self._register_misc(broker, manager, resources, loop)
             manager.restore()
@@ -202,11 +204,18 @@ class Instance:
             "version": _version(),
         }
 
-        def getattr_(request: Request) -> None:
+        def value(request: Request) -> str:
             name = request.payload_get("name", str)
             if name not in attrs:
                 raise RequestError(errno.ENOENT, f"no such attribute {name!r}")
-            request.respond({"value": attrs[name]})
+            return attrs[name]
+
+        def getattr_(request: Request) -> None:
+            request.respond({"value": value(request)})
+
+        def attr_get(request: Request) -> None:
+            # flux's attr.get: the value and its flags (0: the embedded ones are all fixed).
+            request.respond({"value": value(request), "flags": 0})
 
         def shutdown(request: Request) -> None:
             request.respond({})
@@ -216,6 +225,7 @@ class Instance:
             request.respond({"R": resources.R()})
 
         broker.register("broker.getattr", getattr_)
+        broker.register("attr.get", attr_get)
         broker.register("instance.shutdown", shutdown)
         broker.register("resource.status", resource_status)
 
