@@ -23,7 +23,8 @@ if TYPE_CHECKING:
     from fluxsdk.core.connectors import ConnectorFactory
     from fluxsdk.eventlog import EventLogEvent
     from fluxsdk.hooks._values import InstanceInfo, InstanceJob, Submission
-    from fluxsdk.job import JobID, Jobspec
+    from fluxsdk.job._jobid import JobID
+    from fluxsdk.job._jobspec import Jobspec
 
 __all__ = [
     "fluxsdk_connectors",
