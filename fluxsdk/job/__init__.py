@@ -47,6 +47,7 @@ from fluxsdk.job.submit import (
 )
 from fluxsdk.job.timeleft import timeleft
 from fluxsdk.job.wait import result, result_async, wait, wait_async, wait_get_status
+from fluxsdk.job.watcher import JobWatcher
 
 __all__ = [
     "MAIN_EVENTS",
@@ -60,6 +61,7 @@ __all__ = [
     "JobInfo",
     "JobKVSLookup",
     "JobList",
+    "JobWatcher",
     "Jobspec",
     "JobspecV1",
     "cancel",
