@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import errno
 import json
-from collections.abc import Callable
 from typing import Any
 
 from fluxsdk.instance._broker import Broker, Connection, Request, RequestError
 from fluxsdk.instance._job import Job, State
 from fluxsdk.instance._jobmanager import JobManager
+from fluxsdk.instance._listmatch import compile_constraint
 from fluxsdk.instance._store import Store
 
 __all__ = ["JobInfoService"]
@@ -249,11 +249,15 @@ class JobInfoService:
         max_entries = request.payload_get("max_entries", int, 1000)
         attrs = _attrs(request.payload_get("attrs", list, ["all"]))
         since = request.payload_get("since", (int, float), 0.0)
-        constraint = request.payload_get("constraint", (dict, type(None)), None) or {}
-        match = _compile_constraint(constraint)
+        if max_entries < 0:
+            raise RequestError(errno.EPROTO, "invalid payload: max_entries < 0 not allowed")
+        if since < 0:
+            raise RequestError(errno.EPROTO, "invalid payload: since < 0.0 not allowed")
+        match = compile_constraint(request.payload_get("constraint", object, None))
         out = []
         for job in sorted(self.manager.jobs.values(), key=_list_order):
-            if since and (job.t_inactive is None or job.t_inactive <= since):
+            # As flux: "since" drops inactive jobs that ended at or before it.
+            if job.t_inactive is not None and job.t_inactive <= since:
                 continue
             if not match(job):
                 continue
@@ -361,66 +365,3 @@ def _select(info: dict[str, Any], attrs: tuple[str, ...] | None) -> dict[str, An
     if attrs is None:
         return info
     return {k: v for k, v in info.items() if k == "id" or k in attrs}
-
-
-def _compile_constraint(constraint: dict[str, Any]) -> Callable[[Job], bool]:
-    """RFC 31-style job-list constraints: and/or/not over states, results, userid, name, queue."""
-    tests = [_compile_operator(op, args) for op, args in constraint.items()]
-    return lambda job: all(test(job) for test in tests)
-
-
-def _compile_operator(op: str, args: Any) -> Callable[[Job], bool]:
-    if not isinstance(args, list):
-        raise RequestError(errno.EPROTO, f"constraint {op!r} needs a list")
-    if op in ("and", "or", "not"):
-        subs = [_compile_constraint(a) for a in args]
-        if op == "and":
-            return lambda j: all(t(j) for t in subs)
-        if op == "or":
-            return lambda j: any(t(j) for t in subs)
-        return lambda j: not all(t(j) for t in subs)
-    if op == "states":
-        states = sum(_state_bits(a) for a in args)
-        return lambda j: bool(j.state & states)
-    if op == "results":
-        results = sum(_result_bits(a) for a in args)
-        return lambda j: j.state == State.INACTIVE and bool(j.result & results)
-    values = set(args)
-    if op == "userid":
-        return lambda j: j.userid in values or 0xFFFFFFFF in values
-    if op == "name":
-        return lambda j: j.name in values
-    if op == "queue":
-        return lambda j: j.queue in values
-    raise RequestError(errno.EINVAL, f"unknown constraint operator {op!r}")
-
-
-_STATE_BY_NAME = {
-    "new": State.NEW,
-    "depend": State.DEPEND,
-    "priority": State.PRIORITY,
-    "sched": State.SCHED,
-    "run": State.RUN,
-    "cleanup": State.CLEANUP,
-    "inactive": State.INACTIVE,
-    "pending": State.PENDING,
-    "running": State.RUNNING,
-    "active": State.ACTIVE,
-}
-_RESULT_BY_NAME = {"completed": 1, "failed": 2, "canceled": 4, "cancelled": 4, "timeout": 8}
-
-
-def _state_bits(value: Any) -> int:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in _STATE_BY_NAME:
-        return _STATE_BY_NAME[value.lower()]
-    raise RequestError(errno.EINVAL, f"invalid state {value!r}")
-
-
-def _result_bits(value: Any) -> int:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in _RESULT_BY_NAME:
-        return _RESULT_BY_NAME[value.lower()]
-    raise RequestError(errno.EINVAL, f"invalid result {value!r}")
