@@ -11,6 +11,7 @@ non-blocking pipes, all on the broker's event loop; nothing blocks.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import logging
 import os
@@ -72,6 +73,8 @@ class _Task:
     open_streams: int
     status: int | None = None
     partial: dict[str, bytearray] = attrs.field(factory=dict)
+    # Streams going to a file with a rank label: stream -> the file's descriptor.
+    sinks: dict[str, int] = attrs.field(factory=dict)
 
 
 def _find_executable(name: str, env: Mapping[str, str]) -> str:
@@ -92,6 +95,11 @@ class JobExec:
     each stream's end, ``on_task_exit(plan, pid, status)`` each task's raw
     wait status as it exits, and ``on_exit(status)`` the largest wait status
     once every task has exited and every stream has ended.
+
+    Output files are truncated once before the tasks start, unless
+    ``append``; streams named in ``label`` go to their file through the
+    broker, each line prefixed with the task's rank (``"0: "``), as flux's
+    shell writes them with the ``output.<stream>.label`` option.
     """
 
     def __init__(
@@ -112,6 +120,8 @@ class JobExec:
         hostname: str = "localhost",
         on_spawn: Callable[[int, int], None] | None = None,
         on_task_exit: TaskExitCallback | None = None,
+        append: bool = False,
+        label: frozenset[str] = frozenset(),
     ) -> None:
         self._loop = loop
         self._hostname = hostname
@@ -128,6 +138,9 @@ class JobExec:
         self._stdout_path = stdout_path
         self._stderr_path = stderr_path
         self._unbuffered = unbuffered
+        self._append = append
+        self._label = label
+        self._sinks: dict[str, int] = {}
         self._tasks: list[_Task] = []
         self._executable: str | None = None
         self._remaining = 0
@@ -144,6 +157,20 @@ class JobExec:
             are killed and reaped before this returns through ``on_exit``.
         """
         self._remaining = len(self._plans)
+        if not self._append:
+            self._truncate_outputs()
+        for stream, path in (
+            ("stdout", self._stdout_path),
+            ("stderr", self._stderr_path or self._stdout_path),
+        ):
+            if path is not None and stream in self._label:
+                try:
+                    self._sink(path)
+                except OSError as exc:
+                    self._finished = True
+                    self._close_sinks()
+                    note = f"{stream}: {path}: {exc.strerror}"
+                    raise SpawnError(note, 1 << 8) from None
         for plan in self._plans:
             try:
                 self._tasks.append(self._spawn(plan, task_env(plan)))
@@ -161,7 +188,32 @@ class JobExec:
                 self.kill(signal.SIGKILL)
                 if not self._tasks:
                     self._finished = True
+                    self._close_sinks()
                 raise SpawnError(note, status) from None
+
+    def _resolve(self, path: str) -> str:
+        """``path`` as the task sees it: relative paths start at the job's directory."""
+        return os.path.join(self._cwd or os.getcwd(), path)
+
+    def _truncate_outputs(self) -> None:
+        """Empty the output files once, before any task writes (flux's default mode)."""
+        for path in {p for p in (self._stdout_path, self._stderr_path) if p is not None}:
+            with contextlib.suppress(OSError):  # the task's own open reports the problem
+                os.close(os.open(self._resolve(path), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666))
+
+    def _sink(self, path: str) -> int:
+        """The broker's descriptor on output file ``path`` (one per file, shared by tasks)."""
+        resolved = self._resolve(path)
+        if resolved not in self._sinks:
+            flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
+            self._sinks[resolved] = os.open(resolved, flags, 0o666)
+        return self._sinks[resolved]
+
+    def _close_sinks(self) -> None:
+        for fd in self._sinks.values():
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self._sinks.clear()
 
     def _spawn(self, plan: TaskPlan, extra_env: Mapping[str, str]) -> _Task:
         env = dict(self._env)
@@ -172,15 +224,19 @@ class JobExec:
             (os.POSIX_SPAWN_OPEN, 0, self._stdin_path or os.devnull, os.O_RDONLY, 0)
         ]
         pipes: dict[str, tuple[int, int]] = {}
+        sinks: dict[str, int] = {}
         append = os.O_WRONLY | os.O_CREAT | os.O_APPEND
         for fd, stream, path in (
             (1, "stdout", self._stdout_path),
-            (2, "stderr", self._stderr_path),
+            (2, "stderr", self._stderr_path or self._stdout_path),  # stderr follows stdout
         ):
-            if path is not None:
+            if path is not None and stream in self._label:
+                # Through the broker, which labels each line and writes it to the file.
+                sinks[stream] = self._sink(path)
+                pipes[stream] = os.pipe()
+                actions.append((os.POSIX_SPAWN_DUP2, pipes[stream][1], fd))
+            elif path is not None:
                 actions.append((os.POSIX_SPAWN_OPEN, fd, path, append, 0o666))
-            elif fd == 2 and self._stdout_path is not None:
-                actions.append((os.POSIX_SPAWN_DUP2, 1, 2))  # stderr follows stdout's file
             else:
                 # os.pipe() fds are close-on-exec; only the dup2'ed copy reaches the task.
                 pipes[stream] = os.pipe()
@@ -212,7 +268,7 @@ class JobExec:
         pidfd = os.pidfd_open(pid)
         if self._on_spawn is not None:
             self._on_spawn(plan.rank, pid)
-        task = _Task(plan, pid, pidfd, open_streams=len(pipes))
+        task = _Task(plan, pid, pidfd, open_streams=len(pipes), sinks=sinks)
         for stream, (read_end, write_end) in pipes.items():
             os.close(write_end)
             os.set_blocking(read_end, False)
@@ -232,13 +288,13 @@ class JobExec:
         partial = task.partial[stream]
         if data:
             if self._unbuffered:
-                self._on_output(rank, stream, data)
+                self._emit(task, stream, data)
                 return
             partial += data
             start = 0
             end = partial.find(b"\n") + 1
             while end:
-                self._on_output(rank, stream, bytes(partial[start:end]))
+                self._emit(task, stream, bytes(partial[start:end]))
                 start = end
                 end = partial.find(b"\n", start) + 1
             del partial[:start]
@@ -246,11 +302,23 @@ class JobExec:
         self._loop.remove_reader(fd)
         os.close(fd)
         if partial:
-            self._on_output(rank, stream, bytes(partial))
+            self._emit(task, stream, bytes(partial))
             partial.clear()
-        self._on_eof(rank, stream)
+        if stream not in task.sinks:  # file output has no end-of-stream record
+            self._on_eof(rank, stream)
         task.open_streams -= 1
         self._maybe_done(task)
+
+    def _emit(self, task: _Task, stream: str, data: bytes) -> None:
+        """Output of a task: to its labelled file, else to the output callback."""
+        sink = task.sinks.get(stream)
+        if sink is None:
+            self._on_output(task.plan.rank, stream, data)
+            return
+        label = f"{task.plan.rank}: ".encode()
+        lines = data.splitlines(keepends=True)
+        with contextlib.suppress(OSError):  # a full disk loses output, as it would for the task
+            os.write(sink, b"".join(label + line for line in lines))
 
     def _reap(self, task: _Task) -> None:
         try:
@@ -272,6 +340,7 @@ class JobExec:
         self._remaining -= 1
         if self._remaining == 0 and not self._finished:
             self._finished = True
+            self._close_sinks()
             statuses = [_shell_status(t.status) for t in self._tasks if t.status is not None]
             self._on_exit(max(statuses, default=0))
 

@@ -534,6 +534,8 @@ class JobManager:
             stdout_path=launch.stdout_path,
             stderr_path=launch.stderr_path,
             unbuffered=launch.unbuffered,
+            append=launch.output_append,
+            label=launch.label,
             hostname=self.resources.nodes[allocation.ranks[0]].hostname,
             on_spawn=lambda rank, pid: self._record_task(job, pid),
             on_task_exit=shell.task_exit,
@@ -596,7 +598,7 @@ class JobManager:
             "options": {},
         }
         self._append_output(job, "header", header)
-        ranks = f"0-{ntasks - 1}" if ntasks > 1 else "0"
+        ranks = IDset(range(ntasks)).encode(IDSET_FLAG_RANGE | IDSET_FLAG_BRACKETS)
         for stream in ("stdout", "stderr"):
             path = paths[stream] or (paths["stdout"] if stream == "stderr" else None)
             if path:

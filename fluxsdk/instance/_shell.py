@@ -51,6 +51,10 @@ class Launch:
     stderr_path: str | None
     unbuffered: bool
     nested_uri: str | None
+    output_append: bool = False
+    """``output.mode`` is ``append``: output files are not truncated first."""
+    label: frozenset[str] = frozenset()
+    """The streams (``stdout``, ``stderr``) whose file output gets rank labels."""
 
     def cleanup(self) -> None:
         """Remove the job's temporary directory (and a nested instance's state)."""
@@ -101,6 +105,8 @@ def prepare_launch(
         stderr_path=_expand(paths["stderr"], values) if paths["stderr"] else None,
         unbuffered=output.get("stdout", {}).get("buffer", {}).get("type") == "none",
         nested_uri=nested_uri,
+        output_append=output.get("mode") == "append",
+        label=frozenset(s for s in ("stdout", "stderr") if output.get(s, {}).get("label")),
     )
 
 
