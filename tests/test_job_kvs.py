@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from fluxsdk.core import Flux
 from fluxsdk.job import JobID, JobspecV1
 from fluxsdk.job.stats import JobStats
 from fluxsdk.testing import instance_running
+from tests.test_flux_connector import flux_command, flux_uri  # noqa: F401 (fixtures)
 
 RECORDED: dict[str, Any] = json.loads(
     (Path(__file__).parent / "data" / "flux_job_kvs_and_stats.json").read_text()
@@ -29,9 +31,21 @@ RECORDED: dict[str, Any] = json.loads(
 LAYOUT = RECORDED["completed_job_dir"]
 
 
+@pytest.fixture(params=["embedded", pytest.param("flux", marks=pytest.mark.flux)])
+def h(request: pytest.FixtureRequest) -> Iterator[Flux]:
+    """A handle on the embedded instance, then on a real Flux broker (if there is one)."""
+    if request.param == "embedded":
+        yield request.getfixturevalue("flux_handle")
+        return
+    with Flux(request.getfixturevalue("flux_uri")) as handle:
+        yield handle
+
+
 def run(h: Flux, command: list[str], **kwargs: Any) -> JobID:
     jobid = job.submit(h, JobspecV1.from_command(command, **kwargs), waitable=True)
     job.wait(h, jobid)
+    # On Flux the KVS may lag the wait answer: `clean` read through job-info is there.
+    job.event_wait(h, jobid, "clean", raiseJobException=False)
     return jobid
 
 
@@ -51,35 +65,35 @@ def test_completed_job_directory_layout(flux_handle: Flux) -> None:
     assert job.job_kvs_guest(flux_handle, jobid).path == JobID(jobid).kvs + ".guest."
 
 
-def test_values_decode_as_flux_does(flux_handle: Flux) -> None:
-    jobid = run(flux_handle, ["true"])
+def test_values_decode_as_flux_does(h: Flux) -> None:
+    jobid = run(h, ["true"])
     base = JobID(jobid).kvs
     for key, kind in LAYOUT["value_types"].items():
-        value = kvs.get(flux_handle, f"{base}.{key}")
+        value = kvs.get(h, f"{base}.{key}")
         assert type(value).__name__ == kind, key
-    jobspec = kvs.get(flux_handle, f"{base}.jobspec")
+    jobspec = kvs.get(h, f"{base}.jobspec")
     assert jobspec["tasks"][0]["command"] == ["true"]
-    eventlog = kvs.get(flux_handle, f"{base}.eventlog")
+    eventlog = kvs.get(h, f"{base}.eventlog")
     assert eventlog.splitlines()[0].startswith('{"timestamp":')
     assert '"name":"clean"' in eventlog.splitlines()[-1]
-    assert '"name":"done"' in kvs.get(flux_handle, f"{base}.guest.exec.eventlog")
+    assert '"name":"done"' in kvs.get(h, f"{base}.guest.exec.eventlog")
 
 
-def test_exists_isdir_and_errors(flux_handle: Flux) -> None:
-    jobid = run(flux_handle, ["true"])
+def test_exists_isdir_and_errors(h: Flux) -> None:
+    jobid = run(h, ["true"])
     base = JobID(jobid).kvs
     expected = LAYOUT["exists_isdir"]
     for name, key in (("dir", base), ("value", base + ".R"), ("missing", base + ".nokey")):
-        got = [kvs.exists(flux_handle, key), kvs.isdir(flux_handle, key)]
+        got = [kvs.exists(h, key), kvs.isdir(h, key)]
         assert got == expected[name], name
-    assert kvs.isdir(flux_handle, "job") and kvs.exists(flux_handle, "job")
+    assert kvs.isdir(h, "job") and kvs.exists(h, "job")
     with pytest.raises(NotADirectoryError):
-        kvs.get_dir(flux_handle, base + ".R")
+        kvs.get_dir(h, base + ".R")
     with pytest.raises(FileNotFoundError):
-        kvs.get_dir(flux_handle, base + ".nokey")
+        kvs.get_dir(h, base + ".nokey")
     with pytest.raises(FileNotFoundError):
-        job.job_kvs(flux_handle, 123)
-    jobdir = job.job_kvs(flux_handle, jobid)
+        job.job_kvs(h, 123)
+    jobdir = job.job_kvs(h, jobid)
     with pytest.raises(KeyError, match=f"nokey not found under directory {base}."):
         jobdir["nokey"]
     assert jobdir.exists("R") and not jobdir.exists("nokey")
@@ -88,18 +102,18 @@ def test_exists_isdir_and_errors(flux_handle: Flux) -> None:
     assert info.value.errno == errno.EROFS
 
 
-def test_pending_job_directory(flux_handle: Flux) -> None:
+def test_pending_job_directory(h: Flux) -> None:
     jobid = job.submit(
-        flux_handle, JobspecV1.from_command(["true"]), urgency=FLUX_JOB_URGENCY_HOLD, waitable=True
+        h, JobspecV1.from_command(["true"]), urgency=FLUX_JOB_URGENCY_HOLD, waitable=True
     )
-    assert sorted(job.job_kvs(flux_handle, jobid)) == RECORDED["rec6"]["held_job_dir"]
+    assert sorted(job.job_kvs(h, jobid)) == RECORDED["rec6"]["held_job_dir"]
     with pytest.raises(FileNotFoundError):
-        job.job_kvs_guest(flux_handle, jobid)
-    job.cancel(flux_handle, jobid)
-    job.wait(flux_handle, jobid)
-    assert sorted(job.job_kvs(flux_handle, jobid)) == RECORDED["rec6"]["canceled_job_dir"]
+        job.job_kvs_guest(h, jobid)
+    job.cancel(h, jobid)
+    job.wait(h, jobid)
+    assert sorted(job.job_kvs(h, jobid)) == RECORDED["rec6"]["canceled_job_dir"]
     # R was never written: flux's job_kvs_lookup answers None
-    assert job.job_kvs_lookup(flux_handle, jobid, keys=["jobspec", "R"]) is None
+    assert job.job_kvs_lookup(h, jobid, keys=["jobspec", "R"]) is None
 
 
 def test_kvs_walk(flux_handle: Flux) -> None:
@@ -108,18 +122,18 @@ def test_kvs_walk(flux_handle: Flux) -> None:
     assert walked == {"": LAYOUT["files"], "guest": ["output"], "guest.exec": ["eventlog"]}
 
 
-def test_job_kvs_lookup(flux_handle: Flux) -> None:
-    jobid = run(flux_handle, ["true"])
-    data = job.job_kvs_lookup(flux_handle, jobid, keys=["jobspec", "R"])
+def test_job_kvs_lookup(h: Flux) -> None:
+    jobid = run(h, ["true"])
+    data = job.job_kvs_lookup(h, jobid, keys=["jobspec", "R"])
     assert data is not None and isinstance(data["jobspec"], dict) and isinstance(data["R"], dict)
-    original = job.job_kvs_lookup(flux_handle, jobid, keys=["jobspec"], original=True)
+    original = job.job_kvs_lookup(h, jobid, keys=["jobspec"], original=True)
     assert original is not None and "J" not in original
     # the submitted jobspec, environment included (the stored one has none)
     assert "environment" in original["jobspec"]["attributes"]["system"]
-    raw = job.job_kvs_lookup(flux_handle, jobid, keys=["R"], decode=False)
+    raw = job.job_kvs_lookup(h, jobid, keys=["R"], decode=False)
     assert raw is not None and isinstance(raw["R"], str)
-    assert job.job_kvs_lookup(flux_handle, 123) is None
-    lookup = job.JobKVSLookup(flux_handle, ids=[jobid, 123], keys=["jobspec"])
+    assert job.job_kvs_lookup(h, 123) is None
+    lookup = job.JobKVSLookup(h, ids=[jobid, 123], keys=["jobspec"])
     found = lookup.data()
     recorded = RECORDED["rec6"]["JobKVSLookup"]
     assert [len(found), lookup.errors, type(found[0]["jobspec"]).__name__] == recorded
@@ -190,17 +204,17 @@ def test_job_stats_per_queue(tmp_path: Path) -> None:
             JobStats(h, queue="c").update_sync()
 
 
-def test_null_handle_and_jobspec_are_einval(flux_handle: Flux) -> None:
+def test_null_handle_and_jobspec_are_einval(h: Flux) -> None:
     null = job.ffi.NULL
     for call in (
         lambda: job.submit(null, "{}"),
         lambda: job.submit_get_id(null),
-        lambda: job.submit(flux_handle, null),
+        lambda: job.submit(h, null),
         lambda: job.event_wait(null, 1, "start"),
     ):
         with pytest.raises(OSError) as info:
             call()
         assert info.value.errno == errno.EINVAL
     with pytest.raises(TypeError):
-        job.submit(flux_handle, 0)  # type: ignore[arg-type]
+        job.submit(h, 0)  # type: ignore[arg-type]
     assert os.environ.get("FLUX_KVS_NAMESPACE") is None
