@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -108,3 +112,25 @@ def test_killed_job_exit_code(h: Flux) -> None:
 def test_progress_bar_is_not_offered(flux_handle: Flux) -> None:
     with pytest.raises(FluxSDKError, match="progress"):
         JobWatcher(flux_handle, progress=True)
+
+
+def test_job_records_example(fluxsdk_uri: str) -> None:
+    env = dict(os.environ, FLUX_URI=fluxsdk_uri)
+    proc = subprocess.run(
+        [sys.executable, "examples/job_records.py"],
+        env=env,
+        cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert re.search(r"^ƒ\w+: 0: hello$", proc.stdout, re.MULTILINE)
+    assert re.search(r"^ƒ\w+: 0: oops$", proc.stderr, re.MULTILINE)
+    assert "largest exit code: 3" in proc.stdout
+    assert "files ['J', 'R', 'eventlog', 'jobspec'], directories ['guest']" in proc.stdout
+    assert "exec eventlog: init starting shell.init shell.start" in proc.stdout
+    # (the test instance is shared: other tests' jobs are counted too)
+    counts = re.search(r"inactive jobs: (\d+), successful: (\d+), failed: (\d+)", proc.stdout)
+    assert counts is not None and all(int(n) >= 1 for n in counts.groups())
