@@ -15,10 +15,11 @@ from typing import Any
 import pytest
 
 from fluxsdk import job
+from fluxsdk.constants import FLUX_JOB_STATE_SCHED
 from fluxsdk.core import Flux
-from fluxsdk.errors import FluxSDKError
-from fluxsdk.job import JobID, JobspecV1
-from fluxsdk.job.watcher import JobWatcher
+from fluxsdk.eventlog import EventLogEvent
+from fluxsdk.job import JobID, JobInfo, JobspecV1
+from fluxsdk.job.watcher import JobProgressBar, JobWatcher
 from tests.test_flux_connector import flux_command, flux_uri  # noqa: F401 (fixtures)
 
 
@@ -109,9 +110,66 @@ def test_killed_job_exit_code(h: Flux) -> None:
     assert watch(h, [(cmd("sh", "-c", "kill -9 $$"), 16)]) == RECORDED["killed"]
 
 
-def test_progress_bar_is_not_offered(flux_handle: Flux) -> None:
-    with pytest.raises(FluxSDKError, match="progress"):
-        JobWatcher(flux_handle, progress=True)
+def test_job_progress_bar_counts(flux_handle: Flux) -> None:
+    steps = json.loads((Path(__file__).parent / "data" / "flux_job_progress_bar.json").read_text())
+    recorded = {step[0]: step[1:] for step in steps["steps"]}
+    bar = JobProgressBar(flux_handle, starttime=100.0)
+    bar.size = os.terminal_size((80, 24))
+    info = [
+        JobInfo({"id": i, "state": FLUX_JOB_STATE_SCHED, "t_submit": 100.0 + i})
+        for i in (1, 2, 3, 4)
+    ]
+
+    def ev(name: str, context: dict[str, Any] | None = None) -> EventLogEvent:
+        return EventLogEvent({"timestamp": 101.0, "name": name, "context": context or {}})
+
+    def check(label: str) -> None:
+        counts = [bar.total, bar.count, bar.pending, bar.running, bar.complete, bar.failed]
+        assert [str(bar).split("\u2502")[0], *counts] == recorded[label], label
+
+    bar.add_jobs(*info)
+    check("added")
+    bar.process_event(1, ev("alloc"))
+    check("1 alloc")
+    bar.process_event(1, ev("finish", {"status": 0}))
+    check("1 finish 0")
+    bar.process_event(1, None)
+    check("1 done")
+    bar.process_event(2, ev("alloc"))
+    bar.process_event(2, ev("finish", {"status": 256}))
+    bar.process_event(2, None)
+    check("2 failed")
+    bar.process_event(3, ev("exception", {"severity": 0, "type": "cancel", "note": ""}))
+    bar.process_event(3, None)
+    check("3 canceled pending")
+    bar.process_event(4, ev("alloc"))
+    check("4 running")
+    with pytest.raises(ValueError, match=recorded["dup"][0]):
+        bar.add_job(info[0])
+    with pytest.raises(ValueError, match=recorded["notjobinfo"][0]):
+        bar.add_job(1)  # type: ignore[arg-type]
+    wide = JobProgressBar(flux_handle, jps=True, counter_width=5)
+    wide.size = os.terminal_size((80, 24))
+    wide.add_jobs(JobInfo({"id": 9, "state": FLUX_JOB_STATE_SCHED, "t_submit": 1.0}))
+    text = str(wide)
+    assert [text.split("\u2502")[0], text.split("\u2502")[-1][:8]] == recorded["jps before"]
+    assert text.endswith(" job/s")
+
+
+def test_watcher_with_progress_bar(flux_handle: Flux, capsys: pytest.CaptureFixture[str]) -> None:
+    with tempfile.TemporaryFile("w+") as out:
+        watcher = JobWatcher(flux_handle, progress=True, stdout=out, stderr=out)
+        jobid = job.submit(flux_handle, cmd("sh", "-c", "printf '\\033[1mbold\\033[0m\\n'"))
+        watcher.add_jobid(jobid)
+        watcher.start()
+        flux_handle.reactor_run()
+        watcher.stop()
+        out.seek(0)
+        assert out.read() == "bold\n"  # escape sequences are dropped under the bar
+    bar = watcher.progress
+    assert (bar.total, bar.count, bar.complete) == (1, 1, 1)
+    # the bar's last state is left on the terminal
+    assert "PD:0   R:0   CD:1   F:0" in capsys.readouterr().out
 
 
 def test_job_records_example(fluxsdk_uri: str) -> None:

@@ -4,8 +4,10 @@
 it follows the job's eventlog, copies the job's output to the watcher's
 ``stdout``/``stderr`` (or hands it to a callback) once the job shell is up,
 reports fatal exceptions of jobs that never ran, and keeps in
-:attr:`JobWatcher.exitcode` the largest exit code of the jobs. Everything
-happens from the handle's reactor::
+:attr:`JobWatcher.exitcode` the largest exit code of the jobs. With
+``progress=True`` a :class:`JobProgressBar` (pending, running, complete and
+failed counts, percent done, elapsed time) stays on the terminal's last
+line. Everything happens from the handle's reactor::
 
     watcher = JobWatcher(h)
     watcher.add_jobid(jobid)
@@ -17,6 +19,7 @@ happens from the handle's reactor::
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -24,16 +27,18 @@ from typing import IO
 
 from fluxsdk.constants import FLUX_JOB_STATE_SCHED
 from fluxsdk.core import Flux
-from fluxsdk.errors import FluxSDKError
 from fluxsdk.eventlog import EventLogEvent
 from fluxsdk.job._jobid import JobID
 from fluxsdk.job.event import JobEventWatchFuture, JobIDLike, event_watch_async
 from fluxsdk.job.info import JobInfo
 from fluxsdk.job.output import JobExceptionEvent, JobOutputWatch, output_watch_async
+from fluxsdk.progress import ProgressBar
 
-__all__ = ["JobWatcher"]
+__all__ = ["JobProgressBar", "JobWatcher"]
 
 OutputCallback = Callable[[JobID, str | None, str | None], object]
+# Cursor and colour sequences a job may print: dropped while the progress bar is shown.
+_TERMINAL_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
 def _exit_code(status: int) -> int:
@@ -57,14 +62,131 @@ class _Watched:
         self.status = "pending"
 
 
+class JobProgressBar(ProgressBar):
+    """A progress bar for a group of jobs: ``PD:n R:n CD:n F:n |bar| percent elapsed``.
+
+    Add jobs with :meth:`add_job` / :meth:`add_jobs`, feed their events to
+    :meth:`process_event` (``None`` once a job is done: the bar advances
+    then). ``pending``, ``running``, ``complete`` (finished with status 0)
+    and ``failed`` (nonzero status, or a fatal exception before running)
+    count the jobs; the bar is redrawn every ``update_interval`` seconds
+    from the handle's reactor once started.
+
+    Args:
+        flux_handle: the handle whose reactor redraws the bar.
+        starttime: where the elapsed time starts (default: the earliest submit time).
+        jps: show jobs per second instead of the elapsed time.
+        counter_width: the width of each count.
+        update_interval: seconds between redraws.
+    """
+
+    def __init__(
+        self,
+        flux_handle: Flux,
+        starttime: float | None = None,
+        jps: bool = False,
+        counter_width: int = 3,
+        update_interval: float = 0.25,
+    ) -> None:
+        before = (
+            "PD:{pending:<{width}} R:{running:<{width}} CD:{complete:<{width}} F:{failed:<{width}} "
+        )
+        after = "{percent:5.1f}% {jps:4.1f} job/s" if jps else "{percent:5.1f}% {elapsed.dt}"
+        super().__init__(total=0, before=before, after=after, width=counter_width, jps=0.0)
+        self.jobs: dict[JobID, _Watched] = {}
+        self.starttime = starttime
+        self.pending = self.running = self.complete = self.failed = 0
+        self._done: set[JobID] = set()
+        self._shown = False
+        self.timer = flux_handle.timer_watcher_create(
+            0.0, lambda *_: self.redraw(), repeat=update_interval
+        )
+        self._refresh()
+
+    def _refresh(self) -> None:
+        counts = ("pending", "running", "complete", "failed")
+        self.kwargs.update({name: getattr(self, name) for name in counts})
+
+    def start(self) -> JobProgressBar:
+        """Show the bar and redraw it periodically (the timer never keeps the reactor alive)."""
+        if not self._shown:
+            self._shown = True
+            self.timer.start()
+            self.timer.unref()
+            super().start()
+            if self.starttime is not None:
+                self._t0 = self.starttime
+        return self
+
+    def stop(self) -> None:
+        """Stop redrawing and leave the bar's last state on the terminal."""
+        self.timer.stop()
+        super().stop()
+
+    def add_job(self, job: JobInfo) -> None:
+        """Count ``job`` (a :class:`JobInfo`) in.
+
+        Raises:
+            ValueError: ``job`` is not a JobInfo, or is counted already.
+        """
+        if not isinstance(job, JobInfo):
+            raise ValueError("add_job takes an argument of type JobInfo")
+        jobid = JobID(job.id)
+        if jobid in self.jobs:
+            raise ValueError(f"job {jobid.f58} is already being monitored")
+        if self._t0 is None or job.t_submit < self._t0:
+            self._t0 = job.t_submit
+        self.jobs[jobid] = _Watched(job, None, None, "clean")
+        self.total += 1
+        self.pending += 1
+        self.update()
+
+    def add_jobs(self, *jobs: JobInfo) -> None:
+        """Count several jobs in."""
+        for job in jobs:
+            self.add_job(job)
+
+    def jobs_per_sec(self) -> float:
+        """Jobs done per second since the start time."""
+        t0 = self._t0 if self._t0 is not None else time.time()
+        return (self.count + 1) / max(time.time() - t0, 1e-9)
+
+    def update(self, advance: int = 0, **kwargs: object) -> None:
+        """Redraw with the current counts (advancing the bar by ``advance`` jobs)."""
+        self._refresh()
+        super().update(advance=advance, **kwargs)
+
+    def process_event(self, jobid: JobIDLike, event: EventLogEvent | None = None) -> None:
+        """Count an event of a job in; ``None`` means the job is done (the bar advances)."""
+        job = self.jobs[JobID(jobid)]
+        if event is None:
+            if job.id not in self._done:
+                self._done.add(job.id)
+                self.update(advance=1, jps=self.jobs_per_sec())
+            return
+        if event.name == "alloc" and job.status == "pending":
+            self._move(job, "running")
+        elif event.name == "exception" and event.context.get("severity") == 0:
+            if job.status == "pending":  # a running job gets its finish event
+                self._move(job, "failed")
+        elif event.name == "finish" and job.status in ("pending", "running"):
+            self._move(job, "complete" if event.context.get("status") == 0 else "failed")
+        self.update()
+
+    def _move(self, job: _Watched, status: str) -> None:
+        setattr(self, job.status, getattr(self, job.status) - 1)
+        setattr(self, status, getattr(self, status) + 1)
+        job.status = status
+
+
 class JobWatcher:
     """Watch the status and output of one or more jobs.
 
     Args:
         flux_handle: a :class:`~fluxsdk.core.Flux` handle.
         jobs: :class:`~fluxsdk.job.JobInfo` objects to watch from the start.
-        progress: show a progress bar (not available in fluxsdk: raises).
-        jps: with ``progress``, show jobs per second (accepted, unused).
+        progress: show a :class:`JobProgressBar` on the terminal's last line.
+        jps: with ``progress``, show jobs per second instead of the elapsed time.
         wait: the event after which a job is no longer watched (default
             ``clean``); ``exec.NAME`` names an exec eventlog event.
         watch: copy each job's output (default True).
@@ -77,9 +199,6 @@ class JobWatcher:
         output_callback: ``cb(jobid, stream, data)`` receives the output
             instead of ``stdout``/``stderr``, and ``(jobid, None, None)`` at
             the end of a job's output.
-
-    Raises:
-        FluxSDKError: ``progress=True``.
     """
 
     def __init__(
@@ -98,12 +217,6 @@ class JobWatcher:
         starttime: float | None = None,
         output_callback: OutputCallback | None = None,
     ) -> None:
-        del jps
-        if progress:
-            raise FluxSDKError(
-                "JobWatcher(progress=True): fluxsdk has no job progress bar; "
-                "watch without progress, or log events with log_events=True"
-            )
         self.flux_handle = flux_handle
         self.wait = wait
         self.watch = watch
@@ -116,15 +229,21 @@ class JobWatcher:
         self.labelio = labelio
         self.exitcode = 0
         """The largest exit code of the watched jobs (1 for a job that never ran)."""
+        self.show_progress = progress
+        self.progress = JobProgressBar(flux_handle, starttime=starttime, jps=jps)
         if jobs:
             self.add_jobs(*jobs)
 
     def start(self) -> JobWatcher:
-        """Start (a no-op without a progress bar); returns self."""
+        """Show the progress bar, if asked for; returns self."""
+        if self.show_progress:
+            self.progress.start()
         return self
 
     def stop(self) -> JobWatcher:
-        """Stop (a no-op without a progress bar); returns self."""
+        """Leave the progress bar's last state on the terminal, if shown; returns self."""
+        if self.show_progress:
+            self.progress.stop()
         return self
 
     def add_jobs(
@@ -136,6 +255,7 @@ class JobWatcher:
     ) -> JobWatcher:
         """Watch ``jobs`` (:class:`JobInfo`), their output going to ``stdout``/``stderr``
         (default: the watcher's) until event ``wait``."""
+        self.progress.add_jobs(*jobs)
         if self.output_callback is None:
             stdout = stdout or self.stdout
             stderr = stderr or self.stderr
@@ -171,6 +291,7 @@ class JobWatcher:
 
     def _on_event(self, future: JobEventWatchFuture, job: _Watched) -> None:
         event = future.get_event()
+        self.progress.process_event(job.id, event)
         if event is None:
             return
         job.events.add(event.name)
@@ -197,6 +318,7 @@ class JobWatcher:
             if self.log_status:
                 self._log(job, event.timestamp, f"{job.status}: status={status}")
         if job.wait == event.name:
+            self.progress.process_event(job.id)  # done with this job
             future.cancel(stop=True)
 
     # -- the exec eventlog and output ----------------------------------------------
@@ -235,6 +357,8 @@ class JobWatcher:
         target = job.stdout if stream == "stdout" else job.stderr
         if target is None:
             return
+        if self.show_progress:
+            data = _TERMINAL_ESCAPE.sub("", data)
         if self.labelio:
             for line in data.splitlines(keepends=True):
                 target.write(f"{job.id}: {line}")
