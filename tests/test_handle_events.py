@@ -72,10 +72,3 @@ def test_bad_event_flags(any_handle: Flux) -> None:
     with pytest.raises(OSError) as info:
         any_handle.event_send("x", flags=0x1000)
     assert info.value.errno == errno.EINVAL
-
-
-def test_embedded_instance_does_not_route_services(flux_handle: Flux) -> None:
-    with pytest.raises(OSError) as info:
-        flux_handle.service_register("fluxsdk-svc").get()
-    assert info.value.errno == errno.EOPNOTSUPP
-    assert "service_register" in str(info.value)

@@ -263,14 +263,46 @@ class Flux:
     def service_register(self, name: str) -> RPC:
         """Ask the instance to route requests for ``name.*`` to this handle (``service.add``).
 
-        The embedded instance does not route requests to clients: the
-        returned future fails with EOPNOTSUPP there.
+        Receive them with :meth:`msg_watcher_create` (``FLUX_MSGTYPE_REQUEST``)
+        and answer with :meth:`respond` / :meth:`respond_error`. The future
+        fails with EEXIST if the name is taken.
         """
         return self.rpc("service.add", {"service": name})
 
     def service_unregister(self, name: str) -> RPC:
         """Undo :meth:`service_register` (``service.remove``)."""
         return self.rpc("service.remove", {"service": name})
+
+    def respond(self, message: Message, payload: Any = None) -> None:
+        """Answer request ``message`` (received by a message watcher) with ``payload``.
+
+        ``payload`` is a JSON value or JSON text. A streaming request may be
+        answered many times; end it with ``respond_error(message, ENODATA)``.
+        A request sent with ``FLUX_RPC_NORESPONSE`` is not answered.
+        """
+        if payload is not None and not isinstance(payload, dict):
+            payload = _decode_payload(payload)
+        self._respond(message, lambda: message.response(payload))
+
+    def respond_error(self, message: Message, errnum: int, errstr: str | None = None) -> None:
+        """Answer request ``message`` with error ``errnum`` (and message ``errstr``)."""
+        self._respond(message, lambda: message.error(errnum, errstr))
+
+    def _respond(self, request: Message, response: Callable[[], Message]) -> None:
+        self._check_thread()
+        if request.type != FLUX_MSGTYPE_REQUEST:
+            raise ValueError("only a request message can be responded to")
+        if request.flags & FLUX_MSGFLAG_NORESPONSE:
+            return
+        if self._lost is not None:
+            raise ConnectionLostError(self._lost.errno, self._lost.strerror)
+        try:
+            self._conn.respond(request, response())
+        except ConnectionLostError as exc:
+            self._lose(exc)
+            raise
+        if self._conn.pending_output:
+            self._set_writing(True)
 
     def _add_msg_watcher(self, watcher: MessageWatcher) -> None:
         self._msg_watchers.append(watcher)

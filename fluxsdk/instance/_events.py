@@ -1,4 +1,4 @@
-"""Events and services of the embedded instance's broker, with flux-core's topics.
+"""Events of the embedded instance's broker, with flux-core's topics.
 
 * ``event.subscribe`` / ``event.unsubscribe`` ``{"topic"}``: a connection
   receives the events whose topic starts with one of its subscriptions
@@ -6,8 +6,6 @@
 * ``event.publish`` ``{"topic", "flags", "payload"?}`` (the payload is base64
   text, as libflux sends it): the event goes to every subscribed connection
   as an event message with the next sequence number, answered ``{"seq"}``.
-* ``service.add`` / ``service.remove``: the embedded broker does not route
-  requests to clients, and says so (EOPNOTSUPP).
 """
 
 from __future__ import annotations
@@ -36,8 +34,6 @@ class EventService:
             ("event.subscribe", self._subscribe),
             ("event.unsubscribe", self._unsubscribe),
             ("event.publish", self._publish),
-            ("service.add", self._no_services),
-            ("service.remove", self._no_services),
         ):
             broker.register(topic, handler)
 
@@ -81,11 +77,3 @@ class EventService:
 
     def _forget(self, conn: Connection) -> None:
         self._subscriptions.pop(conn, None)
-
-    @staticmethod
-    def _no_services(request: Request) -> None:
-        raise RequestError(
-            errno.EOPNOTSUPP,
-            "the embedded instance does not route requests to clients: "
-            "service_register needs a Flux broker",
-        )

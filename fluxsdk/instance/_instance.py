@@ -34,6 +34,7 @@ from fluxsdk.instance._jobinfo import JobInfoService
 from fluxsdk.instance._jobmanager import JobManager
 from fluxsdk.instance._kvs import JobKVSService
 from fluxsdk.instance._sched import Resources
+from fluxsdk.instance._services import ServiceRouter
 from fluxsdk.instance._store import Store
 
 __all__ = ["SOCKET_NAME", "Instance", "InstanceError", "load_config", "uri_for"]
@@ -142,6 +143,7 @@ class Instance:
             JobInfoService(broker, store, manager)
             JobKVSService(broker, store, manager)
             EventService(broker)
+            ServiceRouter(broker)
             self._register_plugin_list(broker, hooks)
             self._register_misc(broker, manager, resources, loop)
             manager.restore()
