@@ -25,6 +25,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import errno
+import functools
 from collections.abc import Callable, Generator, Mapping
 from typing import Any, ClassVar, Final, NamedTuple, TypeVar, cast
 
@@ -114,21 +115,32 @@ class OutputEvent(EventLogEvent):
         self.rank = Taskset(context["rank"])
         self.stream: str = context["stream"]
         self.eof: bool = bool(context.get("eof", False))
-        self.data: str | None = None
-        if "data" in context:
-            data: str = context["data"]
-            if context.get("encoding") == "base64":
-                # Output need not be valid UTF-8: keep undecodable bytes as surrogates.
-                data = base64.b64decode(data).decode("utf-8", errors="surrogateescape")
-            if "repeat" in context:
-                data *= int(context["repeat"])
-            if labelio:
-                data = _label_lines(self.rank, data)
-            self.data = data
+        self.data: str | None = _data_text(context, self.rank, labelio)
 
     def render(self) -> str | None:
         """The output text (None when the event carries none)."""
         return self.data
+
+
+def _data_text(context: Mapping[str, Any], rank: Taskset | str, labelio: bool) -> str | None:
+    """The text of a ``data`` event's context (None without data)."""
+    if "data" not in context:
+        return None
+    data: str = context["data"]
+    if context.get("encoding") == "base64":
+        # Output need not be valid UTF-8: keep undecodable bytes as surrogates.
+        data = base64.b64decode(data).decode("utf-8", errors="surrogateescape")
+    if "repeat" in context:
+        data *= int(context["repeat"])
+    if labelio:
+        data = _label_lines(rank if isinstance(rank, Taskset) else Taskset(rank), data)
+    return data
+
+
+@functools.lru_cache(maxsize=256)
+def _ranks_selected(rank: str, tasks: str) -> bool:
+    """Whether the tasks ``rank`` of a data event are among ``tasks`` (both as text)."""
+    return bool(Taskset(rank).intersect(tasks))
 
 
 def _label_lines(rank: Taskset, data: str) -> str:
@@ -330,6 +342,15 @@ def _output_eventlog_entry_decode(
     Notices (log messages, redirects, exceptions) are lines of their own, as
     the output watches return them.
     """
+    if isinstance(entry, EventLogEvent) and entry.name == "data":
+        # The common case, without building an OutputEvent: one per line of output.
+        context = entry.context
+        rank = context["rank"]
+        if _ranks_selected(str(rank), str(tasks)):
+            data = _data_text(context, str(rank), labelio)
+            if data:
+                stream_dict.setdefault(context["stream"], []).append(data)
+        return
     event = _parse_output_eventlog_entry(entry, labelio)
     stream: str | None = None
     text: str | None = None
