@@ -27,7 +27,6 @@ from fluxsdk.job._jobid import JobID
 __all__ = ["LOG_FATAL", "LOG_INFO", "ShellRecord", "taskmap"]
 
 EXEC_EVENTLOG: Final = "guest.exec.eventlog"
-OUTPUT_EVENTLOG: Final = "guest.output"
 # Shell log levels (syslog's), as in RFC 24 ``log`` events.
 LOG_FATAL: Final = 0
 LOG_NOTICE: Final = 5
@@ -81,6 +80,7 @@ class ShellRecord:
         ranks: the ranks of the job's nodes, leader first.
         verbose: the ``verbose`` shell option (0, 1 or 2).
         flush: asks the broker to commit and deliver soon.
+        emit_log: writes a log message ``(level, message)`` to the output eventlog.
     """
 
     def __init__(
@@ -91,6 +91,7 @@ class ShellRecord:
         ranks: Sequence[int],
         verbose: int,
         flush: Callable[[], None],
+        emit_log: Callable[[int, str], None],
     ) -> None:
         self._store = store
         self._jobid = jobid
@@ -98,6 +99,7 @@ class ShellRecord:
         self._ranks = list(ranks)
         self._level = LOG_NOTICE + min(max(verbose, 0), 2)
         self._flush = flush
+        self._emit_log = emit_log
         self._task_exited = False
         self._done = False
 
@@ -109,11 +111,8 @@ class ShellRecord:
 
     def log(self, level: int, message: str) -> None:
         """A shell log message, kept if ``level`` is within the shell's log level."""
-        if level > self._level:
-            return
-        context = {"rank": 0, "level": level, "message": message}
-        self._store.append(self._jobid, OUTPUT_EVENTLOG, encode_entry("log", context, time.time()))
-        self._flush()
+        if level <= self._level:
+            self._emit_log(level, message)
 
     def starting(self) -> None:
         """The exec service took the job: ``init`` and ``starting``."""

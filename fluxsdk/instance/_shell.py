@@ -52,9 +52,9 @@ class Launch:
     unbuffered: bool
     nested_uri: str | None
     output_append: bool = False
-    """``output.mode`` is ``append``: output files are not truncated first."""
-    label: frozenset[str] = frozenset()
-    """The streams (``stdout``, ``stderr``) whose file output gets rank labels."""
+    output_label: dict[str, bool] = attrs.field(factory=dict)
+    rlimits: dict[str, int] = attrs.field(factory=dict)
+    options: dict[str, Any] = attrs.field(factory=dict)
 
     def cleanup(self) -> None:
         """Remove the job's temporary directory (and a nested instance's state)."""
@@ -75,6 +75,7 @@ def prepare_launch(
     try:
         _stage_files(tmpdir, system.get("files", {}))
         plans = _plan_tasks(job, allocation, resources, options.get("per-resource"))
+        plans = _bind(plans, allocation, resources, options.get("cpu-affinity", "on"))
         values = {
             "tmpdir": tmpdir,
             "id": JobID(job.id).f58,
@@ -91,6 +92,10 @@ def prepare_launch(
         shutil.rmtree(tmpdir, ignore_errors=True)
         raise
     env["FLUX_JOB_TMPDIR"] = tmpdir
+    expand = options.get("env-expand")
+    if isinstance(expand, Mapping):
+        # The shell's env-expand option: values with {{templates}} expanded.
+        env.update({str(k): _expand(str(v), values) for k, v in expand.items()})
     output = options.get("output", {})
     paths = {s: output.get(s, {}).get("path") for s in ("stdout", "stderr")}
     stdin = options.get("input", {}).get("stdin", {}).get("path")
@@ -106,7 +111,9 @@ def prepare_launch(
         unbuffered=output.get("stdout", {}).get("buffer", {}).get("type") == "none",
         nested_uri=nested_uri,
         output_append=output.get("mode") == "append",
-        label=frozenset(s for s in ("stdout", "stderr") if output.get(s, {}).get("label")),
+        output_label={s: bool(output.get(s, {}).get("label")) for s in ("stdout", "stderr")},
+        rlimits=dict(options.get("rlimit") or {}),
+        options=dict(options),
     )
 
 
@@ -186,6 +193,34 @@ def _plan_tasks(
         local[node_rank] = local_id + 1
         plans.append(TaskPlan(task_rank, node_rank, local_id, cpus, gpus))
     return plans
+
+
+def _bind(
+    plans: list[TaskPlan], allocation: Allocation, resources: Resources, mode: Any
+) -> list[TaskPlan]:
+    """CPU affinity as flux's shell sets it (option ``cpu-affinity``):
+
+    ``on`` (the default) binds every task to all of its node's allocated
+    cores, ``per-task`` splits them evenly between the node's tasks, ``off``
+    leaves tasks unbound (an empty CPU tuple).
+    """
+    if mode == "off":
+        return [attrs.evolve(p, cpus=()) for p in plans]
+    by_node: dict[int, list[TaskPlan]] = {}
+    for plan in plans:
+        by_node.setdefault(plan.node_rank, []).append(plan)
+    out: dict[int, TaskPlan] = {}
+    for rank, tasks in by_node.items():
+        node_cpus = resources.nodes[rank].cpus
+        cpus = tuple(sorted({node_cpus[c] for c in allocation.cores.get(rank, ())}))
+        for index, plan in enumerate(tasks):
+            mine = cpus
+            if mode == "per-task":
+                low = index * len(cpus) // len(tasks)
+                high = max((index + 1) * len(cpus) // len(tasks), low + 1)
+                mine = cpus[low:high]
+            out[plan.rank] = attrs.evolve(plan, cpus=mine)
+    return [out[p.rank] for p in plans]
 
 
 def _nested_instance(

@@ -33,6 +33,7 @@ __all__ = [
     "EventLogEvent",
     "JobEventWatchFuture",
     "JobException",
+    "JobIDLike",
     "event_wait",
     "event_watch",
     "event_watch_async",
