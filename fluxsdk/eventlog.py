@@ -103,6 +103,9 @@ class EventLogEvent(dict[str, Any]):
     """
 
     def __init__(self, event: Mapping[str, Any] | str | bytes) -> None:
+        if isinstance(event, EventLogEvent):  # validated when it was made
+            super().__init__(event)
+            return
         if isinstance(event, (bytes, bytearray)):
             event = bytes(event).decode("utf-8")
         if isinstance(event, str):

@@ -18,6 +18,26 @@ from typing import Any, Final
 
 import attrs
 
+# FLUX_MSGFLAG_UPSTREAM marks a request whose nodeid is the sender's rank, to
+# be routed away from it (flux_rpc() sets it for FLUX_NODEID_UPSTREAM).
+from fluxsdk.constants import (
+    FLUX_MSGFLAG_NORESPONSE,
+    FLUX_MSGFLAG_PAYLOAD,
+    FLUX_MSGFLAG_STREAMING,
+    FLUX_MSGFLAG_TOPIC,
+    FLUX_MSGFLAG_UPSTREAM,
+    FLUX_MSGTYPE_EVENT,
+    FLUX_MSGTYPE_REQUEST,
+    FLUX_MSGTYPE_RESPONSE,
+    FLUX_NODEID_ANY,
+    FLUX_NODEID_UPSTREAM,
+    FLUX_ROLE_OWNER,
+    FLUX_ROLE_USER,
+    FLUX_RPC_NORESPONSE,
+    FLUX_RPC_STREAMING,
+    FLUX_USERID_UNKNOWN,
+)
+
 __all__ = [
     "FLUX_MSGFLAG_NORESPONSE",
     "FLUX_MSGFLAG_PAYLOAD",
@@ -39,27 +59,6 @@ __all__ = [
     "MessageError",
 ]
 
-FLUX_MSGTYPE_REQUEST: Final = 0x01
-FLUX_MSGTYPE_RESPONSE: Final = 0x02
-FLUX_MSGTYPE_EVENT: Final = 0x04
-
-FLUX_MSGFLAG_TOPIC: Final = 0x01
-FLUX_MSGFLAG_PAYLOAD: Final = 0x02
-FLUX_MSGFLAG_NORESPONSE: Final = 0x04
-# A request whose nodeid is the sender's rank, to be routed away from it
-# (flux_rpc() sets it for FLUX_NODEID_UPSTREAM).
-FLUX_MSGFLAG_UPSTREAM: Final = 0x10
-FLUX_MSGFLAG_STREAMING: Final = 0x40
-
-# flux_rpc() flags (libflux's values).
-FLUX_RPC_NORESPONSE: Final = 1
-FLUX_RPC_STREAMING: Final = 2
-
-FLUX_NODEID_ANY: Final = 0xFFFFFFFF
-FLUX_NODEID_UPSTREAM: Final = 0xFFFFFFFE
-FLUX_USERID_UNKNOWN: Final = 0xFFFFFFFF
-FLUX_ROLE_OWNER: Final = 1
-FLUX_ROLE_USER: Final = 2
 
 _MAGIC: Final = 0x8E
 _VERSION: Final = 0x01

@@ -27,6 +27,7 @@ from fluxsdk.core._message import (
     FLUX_MSGFLAG_NORESPONSE,
     FLUX_MSGFLAG_STREAMING,
     FLUX_MSGTYPE_REQUEST,
+    FLUX_MSGTYPE_RESPONSE,
     FLUX_ROLE_OWNER,
     FrameDecoder,
     Message,
@@ -213,10 +214,29 @@ class Broker:
         self._flush_scheduled = False
         self._pre_send: list[Callable[[], None]] = []
         self._listener: socket.socket | None = None
+        # Client-provided services (fluxsdk.instance._services): requests no handler
+        # serves, and the responses of the clients that serve them.
+        self._route_request: Callable[[Connection, Message], bool] | None = None
+        self._route_response: Callable[[Connection, Message], None] | None = None
 
     def register(self, topic: str, handler: Handler) -> None:
         """Serve ``topic`` with ``handler``."""
         self._handlers[topic] = handler
+
+    def serves(self, service: str) -> bool:
+        """True if a handler of the broker serves some ``service.*`` topic."""
+        prefix = service + "."
+        return any(topic.startswith(prefix) for topic in self._handlers)
+
+    def set_router(
+        self,
+        route_request: Callable[[Connection, Message], bool],
+        route_response: Callable[[Connection, Message], None],
+    ) -> None:
+        """Hand requests no handler serves to ``route_request`` (True: it took the
+        request), and every response a client sends to ``route_response``."""
+        self._route_request = route_request
+        self._route_response = route_response
 
     def add_pre_send_hook(self, hook: Callable[[], None]) -> None:
         """Run ``hook`` before queued messages are written (the durability point)."""
@@ -277,9 +297,14 @@ class Broker:
 
     def _dispatch(self, conn: Connection, message: Message) -> None:
         if message.type != FLUX_MSGTYPE_REQUEST:
+            if message.type == FLUX_MSGTYPE_RESPONSE and self._route_response is not None:
+                self._route_response(conn, message)
+            return
+        handler = self._handlers.get(message.topic)
+        router = self._route_request
+        if handler is None and router is not None and router(conn, message):
             return
         request = Request(conn, message)
-        handler = self._handlers.get(message.topic)
         if handler is None:
             request.error(errno.ENOSYS, f"unknown service method {message.topic!r}")
             return

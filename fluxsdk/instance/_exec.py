@@ -23,7 +23,7 @@ from typing import Any
 
 import attrs
 
-__all__ = ["JobExec", "SpawnError", "TaskPlan"]
+__all__ = ["JobExec", "SpawnError", "TaskPlan", "shell_status"]
 
 log = logging.getLogger("fluxsdk.instance")
 
@@ -55,7 +55,7 @@ def _rlimit_values(limits: Mapping[str, int]) -> dict[int, int]:
     return out
 
 
-def _shell_status(status: int) -> int:
+def shell_status(status: int) -> int:
     """The wait status a Flux job shell reports for a task: a task killed by
     signal S counts as an exit with code 128+S, as flux's shell does."""
     if os.WIFSIGNALED(status):
@@ -125,10 +125,11 @@ def _find_executable(name: str, env: Mapping[str, str]) -> str:
 class JobExec:
     """The running tasks of one job.
 
-    ``on_output(rank, stream, data)`` receives output (whole lines unless
-    unbuffered), ``on_eof(rank, stream)`` each stream's end, and
-    ``on_exit(status)`` the largest wait status once every task has exited
-    and every stream has ended.
+    ``on_output(rank, stream, data)`` receives output (one line at a time,
+    as flux's shell writes it, unless unbuffered), ``on_eof(rank, stream)``
+    each stream's end, ``on_task_exit(plan, pid, status)`` each task's raw
+    wait status as it exits, and ``on_exit(status)`` the largest wait status
+    once every task has exited and every stream has ended.
     """
 
     def __init__(
@@ -152,7 +153,7 @@ class JobExec:
         output_label: Mapping[str, bool] | None = None,
         rlimits: Mapping[str, int] | None = None,
         on_log: LogCallback | None = None,
-        on_task_exit: Callable[[int, int], None] | None = None,
+        on_task_exit: Callable[[TaskPlan, int, int], None] | None = None,
         task_fds: Callable[[TaskPlan], Mapping[int, int]] | None = None,
     ) -> None:
         self._loop = loop
@@ -321,14 +322,18 @@ class JobExec:
         if target is not None:
             emit = functools.partial(_write_labelled, target)
         if data:
-            if self._unbuffered and target is None:
-                emit(rank, stream, data)
-                return
             partial += data
-            cut = partial.rfind(b"\n") + 1
-            if cut:
-                emit(rank, stream, bytes(partial[:cut]))
-                del partial[:cut]
+            start = 0
+            end = partial.find(b"\n") + 1
+            while end:
+                emit(rank, stream, bytes(partial[start:end]))
+                start = end
+                end = partial.find(b"\n", start) + 1
+            if self._unbuffered and target is None and start < len(partial):
+                # As flux's shell unbuffered: each whole line, then what is left at once.
+                emit(rank, stream, bytes(partial[start:]))
+                start = len(partial)
+            del partial[:start]
             return
         self._loop.remove_reader(fd)
         os.close(fd)
@@ -351,7 +356,7 @@ class JobExec:
         os.close(task.pidfd)
         task.status = status
         if self._on_task_exit is not None:
-            self._on_task_exit(task.plan.rank, _shell_status(status))
+            self._on_task_exit(task.plan, task.pid, status)
         self._maybe_done(task)
 
     def _maybe_done(self, task: _Task) -> None:
@@ -361,7 +366,7 @@ class JobExec:
         if self._remaining == 0 and not self._finished:
             self._finished = True
             self._close_files()
-            statuses = [_shell_status(t.status) for t in self._tasks if t.status is not None]
+            statuses = [shell_status(t.status) for t in self._tasks if t.status is not None]
             self._on_exit(max(statuses, default=0))
 
     def _file(self, path: str) -> int:

@@ -28,10 +28,13 @@ from fluxsdk.errors import FluxSDKError
 from fluxsdk.hooks import PluginError
 from fluxsdk.hooks._instance import InstanceHooks
 from fluxsdk.instance._broker import Broker, Request, RequestError
+from fluxsdk.instance._events import EventService
 from fluxsdk.instance._job import State
 from fluxsdk.instance._jobinfo import JobInfoService
 from fluxsdk.instance._jobmanager import JobManager
+from fluxsdk.instance._kvs import JobKVSService
 from fluxsdk.instance._sched import Resources
+from fluxsdk.instance._services import ServiceRouter
 from fluxsdk.instance._store import Store
 
 __all__ = ["SOCKET_NAME", "Instance", "InstanceError", "load_config", "uri_for"]
@@ -138,6 +141,9 @@ class Instance:
                 plugins=hooks,
             )
             JobInfoService(broker, store, manager)
+            JobKVSService(broker, store, manager)
+            EventService(broker)
+            ServiceRouter(broker)
             self._register_plugin_list(broker, hooks)
             self._register_misc(broker, manager, resources, loop)
             manager.restore()
@@ -204,11 +210,18 @@ class Instance:
             "version": _version(),
         }
 
-        def getattr_(request: Request) -> None:
+        def value(request: Request) -> str:
             name = request.payload_get("name", str)
             if name not in attrs:
                 raise RequestError(errno.ENOENT, f"no such attribute {name!r}")
-            request.respond({"value": attrs[name]})
+            return attrs[name]
+
+        def getattr_(request: Request) -> None:
+            request.respond({"value": value(request)})
+
+        def attr_get(request: Request) -> None:
+            # flux's attr.get: the value and its flags (0: the embedded ones are all fixed).
+            request.respond({"value": value(request), "flags": 0})
 
         def shutdown(request: Request) -> None:
             request.respond({})
@@ -221,6 +234,7 @@ class Instance:
             request.respond(self.config)  # the configuration file, as Flux's config.get
 
         broker.register("broker.getattr", getattr_)
+        broker.register("attr.get", attr_get)
         broker.register("instance.shutdown", shutdown)
         broker.register("resource.status", resource_status)
         broker.register("config.get", config_get)

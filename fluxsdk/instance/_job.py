@@ -108,6 +108,7 @@ class Job:
     name: str
     queue: str | None = None
     cwd: str | None = None
+    project: str | None = None
     duration: float = 0.0
     state: int = State.NEW
     priority: int | None = None
@@ -172,7 +173,7 @@ class Job:
             out["priority"] = self.priority
         if self.request.nnodes:
             out["nnodes"] = self.request.nnodes
-        for key in ("queue", "cwd", "bank"):
+        for key in ("queue", "cwd", "project", "bank"):
             value = getattr(self, key)
             if value is not None:
                 out[key] = value

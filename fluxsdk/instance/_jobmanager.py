@@ -34,7 +34,8 @@ from fluxsdk.hooks._ingest import IngestRejected
 from fluxsdk.hooks._instance import InstanceHooks, jobspec_document
 from fluxsdk.idset import IDSET_FLAG_BRACKETS, IDSET_FLAG_RANGE, IDset
 from fluxsdk.instance._broker import Broker, Request, RequestError
-from fluxsdk.instance._exec import JobExec, SpawnError, TaskPlan
+from fluxsdk.instance._exec import JobExec, SpawnError, TaskPlan, shell_status
+from fluxsdk.instance._execlog import ShellRecord
 from fluxsdk.instance._job import (
     RESULT_COMPLETED,
     Job,
@@ -136,6 +137,8 @@ class JobManager:
         self._validated: dict[bytes, dict[str, Any]] = {}
         self._launches: dict[int, Launch] = {}
         self._pmis: dict[int, PmiServer] = {}  # the PMI-1 server of each running job
+        # The exec eventlog and shell log of each job between start and finish.
+        self._shells: dict[int, ShellRecord] = {}
         self._ingesting: set[asyncio.Task[None]] = set()  # submissions with ingest plugins
         # Plugins (fluxsdk.hooks); the default priority is a built-in one, so never none.
         if plugins is None:
@@ -458,6 +461,7 @@ class JobManager:
             cwd=system.get("cwd"),
             duration=float(system.get("duration", 0.0)),
             bank=system.get("bank"),
+            project=system.get("project") if isinstance(system.get("project"), str) else None,
         )
 
     # -- dependencies (RFC 26) -------------------------------------------------------
@@ -661,6 +665,19 @@ class JobManager:
         jobspec = self._recent_jobspecs.pop(job.id, None)
         if jobspec is None:
             jobspec = json.loads(unwrap_none(self.store.job_get(job.id, "J") or "")[0])
+        options = jobspec["attributes"].get("system", {}).get("shell", {}).get("options", {})
+        verbose = options.get("verbose", 0)
+        shell = ShellRecord(
+            self.store,
+            job.id,
+            job.userid,
+            allocation.ranks,
+            verbose if isinstance(verbose, int) else 0,
+            self.broker.request_flush,
+            lambda level, message: self._log(job, message, level),
+        )
+        self._shells[job.id] = shell
+        shell.starting()
         try:
             launch = prepare_launch(job, jobspec, allocation, self.resources)
         except (ShellError, OSError) as exc:
@@ -714,7 +731,7 @@ class JobManager:
                 if starting
                 else self._log(job, message, level, component)
             ),
-            on_task_exit=lambda rank, status: self._task_exit(job, launch, rank, status),
+            on_task_exit=functools.partial(self._on_task_exit, job, launch, shell),
         )
         self._execs[job.id] = execution
         if launch.options.get("exit-on-error"):
@@ -751,6 +768,8 @@ class JobManager:
                 self._output_redirects(job, len(plans), paths)
             for level, message, component in early_logs:
                 self._log(job, message, level, component)
+            if not exc.shell_init:
+                shell.shell_init()  # the shell was up; a task could not start
             self._start_failed(job, exc.note, exc.status, running=execution.running)
             return
         starting = False
@@ -758,6 +777,8 @@ class JobManager:
         self._output_redirects(job, len(plans), paths)
         for level, message, component in early_logs:
             self._log(job, message, level, component)
+        shell.shell_init()
+        shell.shell_start(plans)
         self.post(job, "start")
         self._arm_signal_option(job, launch)
         if launch.nested_uri is not None:
@@ -854,6 +875,13 @@ class JobManager:
             context["component"] = component
         self._append_output(job, "log", context)
 
+    def _on_task_exit(
+        self, job: Job, launch: Launch, shell: ShellRecord, plan: TaskPlan, pid: int, status: int
+    ) -> None:
+        """A task exited with wait status ``status``: record it, then apply the shell options."""
+        shell.task_exit(plan, pid, status)
+        self._task_exit(job, launch, plan.rank, shell_status(status))
+
     def _task_exit(self, job: Job, launch: Launch, rank: int, status: int) -> None:
         """flux's shell ``exit-on-error`` option: a failed task aborts the job."""
         if status == 0 or not launch.options.get("exit-on-error"):
@@ -922,6 +950,9 @@ class JobManager:
             # As flux's job-exec: an exception while running sets the status
             # (its wait_status, else a clean exit counts as exit code 1).
             status = job.exception.get("wait_status", status if status else 1 << 8)
+        shell = self._shells.pop(job.id, None)
+        if shell is not None:
+            shell.finish(status)
         launch = self._launches.pop(job.id, None)
         if launch is not None:
             launch.cleanup()

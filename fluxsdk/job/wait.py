@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import errno
 import functools
-from typing import Any, Final, NamedTuple
+from typing import Any, NamedTuple
 
+from fluxsdk.constants import FLUX_JOBID_ANY
 from fluxsdk.core import RPC, CompositeFuture, Flux
 from fluxsdk.eventlog import EventLogEvent
 from fluxsdk.job._jobid import JobID
@@ -46,9 +47,6 @@ __all__ = [
     "wait_async",
     "wait_get_status",
 ]
-
-#: The job ID meaning "any waitable job" for :func:`wait`.
-FLUX_JOBID_ANY: Final = 0xFFFFFFFFFFFFFFFF
 
 
 class WaitErrorString(str):
