@@ -143,16 +143,21 @@ class JobExec:
         for plan in self._plans:
             try:
                 self._tasks.append(self._spawn(plan, task_env(plan)))
-            except OSError as exc:
+            except Exception as exc:
+                # Any failure (an OSError, or a command, environment or path
+                # that cannot be passed to the kernel) fails the start alike.
                 self._remaining -= len(self._plans) - len(self._tasks)
                 # A chdir failure names itself and exits 1; a command that cannot
                 # be found or run exits 127, as a shell's would.
-                if exc.strerror and exc.strerror.startswith("chdir "):
-                    what, status = exc.strerror, 1 << 8
+                strerror = exc.strerror if isinstance(exc, OSError) else None
+                if strerror and strerror.startswith("chdir "):
+                    what, status = strerror, 1 << 8
                 else:
-                    what = f"{self._argv[0]}: {exc.strerror}"
+                    reason = strerror or str(exc) or type(exc).__name__
+                    what = f"{self._argv[0] if self._argv else '(no command)'}: {reason}"
                     unrunnable = isinstance(exc, (FileNotFoundError, PermissionError))
                     status = (127 if unrunnable else 1) << 8
+                what = what.encode("utf-8", "backslashreplace").decode("utf-8")
                 note = f"task {plan.rank} (host {self._hostname}): start failed: {what}"
                 self.kill(signal.SIGKILL)
                 if not self._tasks:
@@ -195,7 +200,7 @@ class JobExec:
             pid = os.posix_spawn(
                 self._executable, self._argv, env, file_actions=actions, setsid=True
             )
-        except OSError:
+        except BaseException:
             for read_end, write_end in pipes.values():
                 os.close(read_end)
                 os.close(write_end)
