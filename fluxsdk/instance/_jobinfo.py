@@ -10,7 +10,9 @@ durable, and ends with ENODATA when the log is complete: the main eventlog at
 from __future__ import annotations
 
 import errno
+import functools
 import json
+import operator
 from collections.abc import Callable
 from typing import Any
 
@@ -25,6 +27,8 @@ FLUX_JOB_EVENT_WATCH_WAITCREATE = 1
 FLUX_JOB_LOOKUP_JSON_DECODE = 1
 FLUX_JOB_LOOKUP_CURRENT = 2
 _PATHS = ("eventlog", "guest.output")
+# The most attrs (job-list) or keys (job-info.lookup) one request may name.
+MAX_ATTRS = 1024
 _LIST_ATTRS_ALL = (
     "id",
     "userid",
@@ -203,6 +207,10 @@ class JobInfoService:
     def _lookup(self, request: Request) -> None:
         job = self._job(request, "invalid job id")
         keys = request.payload_get("keys", list)
+        if len(keys) > MAX_ATTRS:
+            raise RequestError(
+                errno.EINVAL, f"too many keys ({len(keys)}): at most {MAX_ATTRS} per request"
+            )
         flags = request.payload_get("flags", int, 0)
         if flags & ~(FLUX_JOB_LOOKUP_JSON_DECODE | FLUX_JOB_LOOKUP_CURRENT):
             raise RequestError(errno.EPROTO, "lookup request rejected with invalid flag")
@@ -231,6 +239,10 @@ class JobInfoService:
         attrs = _attrs(request.payload_get("attrs", list, ["all"]))
         since = request.payload_get("since", (int, float), 0.0)
         constraint = request.payload_get("constraint", (dict, type(None)), None) or {}
+        if max_entries < 0:
+            raise RequestError(errno.EPROTO, "invalid payload: max_entries < 0 not allowed")
+        if since < 0:
+            raise RequestError(errno.EPROTO, "invalid payload: since < 0.0 not allowed")
         match = _compile_constraint(constraint)
         out = []
         for job in sorted(self.manager.jobs.values(), key=_list_order):
@@ -264,32 +276,49 @@ def _list_order(job: Job) -> tuple[int, float, float]:
     return (2, -(job.t_inactive or 0.0), 0.0)
 
 
-def _attrs(attrs: list[Any]) -> tuple[str, ...] | None:
-    if "all" in attrs:
-        return None
+def _attrs(attrs: list[Any]) -> frozenset[str] | None:
+    if len(attrs) > MAX_ATTRS:
+        raise RequestError(
+            errno.EINVAL, f"too many attrs ({len(attrs)}): at most {MAX_ATTRS} per request"
+        )
     for attr in attrs:
         if not isinstance(attr, str):
-            raise RequestError(errno.EPROTO, "attrs must be strings")
-        if attr not in _LIST_ATTRS_ALL:
+            raise RequestError(errno.EINVAL, "attr has no string value")
+        if attr not in _LIST_ATTRS_ALL and attr != "all":
             raise RequestError(errno.EINVAL, f"{attr} is not a valid attribute")
-    return tuple(attrs)
+    if "all" in attrs:
+        return None
+    return frozenset(attrs)
 
 
-def _select(info: dict[str, Any], attrs: tuple[str, ...] | None) -> dict[str, Any]:
+def _select(info: dict[str, Any], attrs: frozenset[str] | None) -> dict[str, Any]:
     if attrs is None:
         return info
     return {k: v for k, v in info.items() if k == "id" or k in attrs}
 
 
-def _compile_constraint(constraint: dict[str, Any]) -> Callable[[Job], bool]:
+def _bad_constraint(reason: str) -> RequestError:
+    """flux's job-list answer to a malformed constraint."""
+    return RequestError(errno.EPROTO, f"invalid payload: constraint object invalid: {reason}")
+
+
+def _compile_constraint(constraint: Any) -> Callable[[Job], bool]:
     """RFC 31-style job-list constraints: and/or/not over states, results, userid, name, queue."""
+    if not isinstance(constraint, dict):
+        raise _bad_constraint("constraint must be JSON object")
     tests = [_compile_operator(op, args) for op, args in constraint.items()]
     return lambda job: all(test(job) for test in tests)
 
 
+def _values(op: str, args: list[Any], kind: type, what: str) -> set[Any]:
+    if not all(isinstance(a, kind) and not isinstance(a, bool) for a in args):
+        raise _bad_constraint(f"{op} value must be {what}")
+    return set(args)
+
+
 def _compile_operator(op: str, args: Any) -> Callable[[Job], bool]:
     if not isinstance(args, list):
-        raise RequestError(errno.EPROTO, f"constraint {op!r} needs a list")
+        raise _bad_constraint(f"operator {op} values not an array")
     if op in ("and", "or", "not"):
         subs = [_compile_constraint(a) for a in args]
         if op == "and":
@@ -298,19 +327,21 @@ def _compile_operator(op: str, args: Any) -> Callable[[Job], bool]:
             return lambda j: any(t(j) for t in subs)
         return lambda j: not all(t(j) for t in subs)
     if op == "states":
-        states = sum(_state_bits(a) for a in args)
+        states = functools.reduce(operator.or_, (_state_bits(a) for a in args), 0)
         return lambda j: bool(j.state & states)
     if op == "results":
-        results = sum(_result_bits(a) for a in args)
+        results = functools.reduce(operator.or_, (_result_bits(a) for a in args), 0)
         return lambda j: j.state == State.INACTIVE and bool(j.result & results)
-    values = set(args)
     if op == "userid":
+        values = _values(op, args, int, "an integer")
         return lambda j: j.userid in values or 0xFFFFFFFF in values
     if op == "name":
+        values = _values(op, args, str, "a string")
         return lambda j: j.name in values
     if op == "queue":
+        values = _values(op, args, str, "a string")
         return lambda j: j.queue in values
-    raise RequestError(errno.EINVAL, f"unknown constraint operator {op!r}")
+    raise _bad_constraint(f"unknown constraint operator: {op}")
 
 
 _STATE_BY_NAME = {
@@ -333,7 +364,9 @@ def _state_bits(value: Any) -> int:
         return value
     if isinstance(value, str) and value.lower() in _STATE_BY_NAME:
         return _STATE_BY_NAME[value.lower()]
-    raise RequestError(errno.EINVAL, f"invalid state {value!r}")
+    if isinstance(value, str):
+        raise _bad_constraint(f"invalid states value '{value}' specified")
+    raise _bad_constraint("states value invalid type")
 
 
 def _result_bits(value: Any) -> int:
@@ -341,4 +374,6 @@ def _result_bits(value: Any) -> int:
         return value
     if isinstance(value, str) and value.lower() in _RESULT_BY_NAME:
         return _RESULT_BY_NAME[value.lower()]
-    raise RequestError(errno.EINVAL, f"invalid result {value!r}")
+    if isinstance(value, str):
+        raise _bad_constraint(f"invalid results value '{value}' specified")
+    raise _bad_constraint("results value invalid type")
