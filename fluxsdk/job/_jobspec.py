@@ -18,10 +18,9 @@ import stat
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import IO, Any, TypeVar
 
-import yaml
-
 from fluxsdk.errors import InvalidDurationError, JobspecError, JobspecTypeError
 from fluxsdk.job import _jobspec_rules as rules
+from fluxsdk.job._yaml import load_yaml
 from fluxsdk.util import del_treedict, parse_fsd, set_treedict
 
 __all__ = ["Jobspec", "JobspecV1", "validate_jobspec"]
@@ -70,10 +69,7 @@ def _min_count(count: Any) -> int:
 
 
 def _load_yaml(stream: str | bytes | IO[str] | IO[bytes]) -> Any:
-    try:
-        return yaml.safe_load(stream)
-    except yaml.YAMLError as exc:
-        raise JobspecError(f"not valid YAML or JSON: {exc}") from None
+    return load_yaml(stream)
 
 
 class Jobspec:
