@@ -17,7 +17,7 @@ from typing import Any, Final, NoReturn
 
 from fluxsdk.errors import InvalidInputError
 
-__all__ = ["MAX_DEPTH", "JSONInputError", "loads_checked"]
+__all__ = ["MAX_DEPTH", "JSONDepthError", "JSONInputError", "loads_checked", "too_deep"]
 
 # Deepest nesting of arrays and objects accepted (jansson allows 2048, but
 # Python code walking a document recursively needs a few frames per level).
@@ -31,6 +31,10 @@ _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 class JSONInputError(InvalidInputError):
     """JSON text that is invalid or exceeds a limit (the message says which)."""
+
+
+class JSONDepthError(JSONInputError):
+    """Valid JSON, perhaps, but nested deeper than :data:`MAX_DEPTH`."""
 
 
 def _reject_constant(literal: str) -> NoReturn:
@@ -67,13 +71,13 @@ def loads_checked(text: str | bytes, *, allow_nul: bool = True) -> Any:
     try:
         value = _DECODER.decode(text)
     except RecursionError:
-        raise JSONInputError(f"nested deeper than {MAX_DEPTH} levels") from None
+        raise JSONDepthError(f"nested deeper than {MAX_DEPTH} levels") from None
     except JSONInputError:
         raise
     except ValueError as exc:
         raise JSONInputError(str(exc)) from None
-    if brackets > MAX_DEPTH and _too_deep(value):
-        raise JSONInputError(f"nested deeper than {MAX_DEPTH} levels")
+    if brackets > MAX_DEPTH and too_deep(value):
+        raise JSONDepthError(f"nested deeper than {MAX_DEPTH} levels")
     if _SURROGATE_ESCAPE.search(text) and _has_lone_surrogate(value):
         raise JSONInputError("invalid Unicode: a lone UTF-16 surrogate escape")
     return value
@@ -87,7 +91,8 @@ def _children(value: Any) -> list[Any]:
     return []
 
 
-def _too_deep(value: Any) -> bool:
+def too_deep(value: Any) -> bool:
+    """Whether ``value`` nests arrays and objects deeper than :data:`MAX_DEPTH`."""
     stack = [(value, 1)]
     while stack:
         item, depth = stack.pop()

@@ -23,7 +23,7 @@ import pytest
 from fluxsdk._sign import sign_none
 from fluxsdk._uri import SOCKET_NAME, embedded_directory
 from fluxsdk.core import FLUX_RPC_STREAMING, Flux
-from fluxsdk.eventlog import EventLogEvent, encode_entry
+from fluxsdk.eventlog import EventLogEvent, decode_eventlog, encode_entry
 from fluxsdk.instance._store import Store
 from fluxsdk.job import JobspecV1
 from fluxsdk.testing import instance_running
@@ -134,7 +134,7 @@ def test_lone_surrogate_is_eproto_and_never_wedges(
 
 def eventlog_so_far(h: Flux, jobid: int) -> list[EventLogEvent]:
     text = rpc(h, "job-info.lookup", {"id": jobid, "keys": ["eventlog"], "flags": 0})
-    return [EventLogEvent(line) for line in text["eventlog"].splitlines()]
+    return decode_eventlog(text["eventlog"])
 
 
 def test_eventlog_entry_with_any_str_is_utf8_encodable() -> None:

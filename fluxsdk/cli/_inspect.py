@@ -37,7 +37,8 @@ def _eventlog(args: argparse.Namespace) -> int:
         else:
             key = args.path
             text = handle.rpc("job-info.lookup", {"id": jobid, "keys": [key], "flags": 0}).get()
-            events = (json.loads(line) for line in text[key].splitlines())
+            # Entries end in "\n" only: splitlines() would also cut at U+2028 in a string.
+            events = (json.loads(line) for line in text[key].split("\n") if line)
         for event in events:
             context = event.get("context")
             extra = (

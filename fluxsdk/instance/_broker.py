@@ -89,7 +89,8 @@ class Connection:
         except OSError:
             data = b""
         if not data:
-            self.close()
+            # The client is done sending: what it asked for is still answered.
+            self._close_after_flush()
             return
         # Every frame is decoded and checked here, before any handler sees it:
         # a bad payload is answered EPROTO, a frame that cannot be read ends

@@ -18,6 +18,7 @@ import stat
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import IO, Any, TypeVar
 
+from fluxsdk._json import MAX_DEPTH, too_deep
 from fluxsdk.errors import InvalidDurationError, JobspecError, JobspecTypeError
 from fluxsdk.job import _jobspec_rules as rules
 from fluxsdk.job._yaml import load_yaml
@@ -805,8 +806,13 @@ def validate_jobspec(
         )
     try:
         doc = json.loads(jobspec)
+        deep = too_deep(doc)
+    except RecursionError:
+        deep = True
     except ValueError:
-        doc = _load_yaml(jobspec)
+        doc, deep = _load_yaml(jobspec), False  # the YAML loader has its own limits
+    if deep:
+        raise JobspecError(f"jobspec is nested deeper than {MAX_DEPTH} levels")
     doc = rules.check_top_level(doc)
     if require_version == 1 or (require_version is None and doc.get("version") == 1):
         return True, JobspecV1._from_document(doc)

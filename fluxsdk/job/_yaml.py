@@ -90,7 +90,11 @@ def load_yaml(stream: str | bytes | IO[str] | IO[bytes]) -> Any:
     Raises:
         JobspecError: (a ``ValueError``) the text is not YAML, or exceeds a limit.
     """
-    loader = _Loader(_read(stream))
+    text = _read(stream)
+    try:
+        loader = _Loader(text)
+    except yaml.YAMLError as exc:  # the reader checks the characters at once
+        raise JobspecError(f"not valid YAML or JSON: {exc}") from None
     try:
         node = loader.get_single_node()
         if node is None:
