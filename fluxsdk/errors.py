@@ -11,6 +11,7 @@ type), so scripts ported from the Flux bindings keep working unchanged::
     │   ├── JobspecError                    a jobspec that breaks RFC 14/25
     │   │   └── JobspecTypeError (TypeError)  a jobspec value of the wrong type
     │   ├── InvalidJobIDError               a string that is no RFC 19 FLUID
+    │   │   └── JobIDOverflowError (OverflowError)  an integer outside 0..2**64-1
     │   ├── InvalidIdsetError               a string that is no RFC 22 idset
     │   ├── InvalidDurationError            a string that is no RFC 23 FSD
     │   ├── InvalidEventlogError            a line that is no RFC 18 entry
@@ -33,6 +34,7 @@ modules); every one that carries an errno is also an ``OSError``::
     ├── fluxsdk._uri.SocketPathTooLongError (OSError ENAMETOOLONG)
     ├── fluxsdk.instance.InstanceError (OSError)    an instance cannot start or stop
     ├── fluxsdk.hooks.PluginError (OSError)         a plugin cannot be loaded
+    │   └── fluxsdk.hooks.PluginFailedError         a submission plugin failed: nothing sent
     ├── fluxsdk.job.JobException                    a job's fatal exception event
     └── fluxsdk.model: MissingJobException, MissingTaskException, MissingPoolException
         (FileNotFoundError), UnauthorizedException (PermissionError), MaxJobException,
@@ -50,6 +52,7 @@ __all__ = [
     "InvalidIdsetError",
     "InvalidInputError",
     "InvalidJobIDError",
+    "JobIDOverflowError",
     "JobspecError",
     "JobspecTypeError",
 ]
@@ -82,6 +85,14 @@ class JobspecTypeError(JobspecError, TypeError):
 
 class InvalidJobIDError(InvalidInputError):
     """A string or number that is not a valid RFC 19 job ID."""
+
+
+class JobIDOverflowError(InvalidJobIDError, OverflowError):
+    """An integer job ID outside ``0 .. 2**64 - 1``.
+
+    Also an ``OverflowError``: flux raises that where such an integer meets
+    the 64-bit job ID of its C API (``event_watch_async(h, -1)``).
+    """
 
 
 class InvalidIdsetError(InvalidInputError):

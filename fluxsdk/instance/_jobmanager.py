@@ -30,6 +30,8 @@ from fluxsdk._sign import SignatureError, unwrap_none
 from fluxsdk._uri import embedded_directory
 from fluxsdk.errors import JobspecError
 from fluxsdk.eventlog import encode_entry
+from fluxsdk.hooks import Submission
+from fluxsdk.hooks._ingest import IngestRejected
 from fluxsdk.hooks._instance import InstanceHooks, jobspec_document
 from fluxsdk.idset import IDSET_FLAG_BRACKETS, IDSET_FLAG_RANGE, IDset
 from fluxsdk.instance._broker import Broker, Request, RequestError
@@ -120,6 +122,7 @@ class JobManager:
         self._recent_jobspecs: dict[int, dict[str, Any]] = {}
         self._validated: dict[bytes, dict[str, Any]] = {}
         self._launches: dict[int, Launch] = {}
+        self._ingesting: set[asyncio.Task[None]] = set()  # submissions with ingest plugins
         # Plugins (fluxsdk.hooks); the default priority is a built-in one, so never none.
         if plugins is None:
             plugins = InstanceHooks.load(uri=uri, statedir=embedded_directory(uri))
@@ -132,6 +135,7 @@ class JobManager:
         self.purge_hooks: list[Callable[[int], None]] = []
         for topic, handler in (
             ("job-ingest.submit", self._submit),
+            ("feasibility.check", self._feasibility),
             ("job-manager.raise", self._raise),
             ("job-manager.kill", self._kill),
             ("job-manager.urgency", self._urgency),
@@ -249,6 +253,60 @@ class JobManager:
         if userid != request.userid:
             raise RequestError(errno.EPERM, "signed userid does not match the requester")
         jobspec = self._validate(payload)
+        if self.plugins.has_ingest():
+            # Ingest plugins work in their own threads; the loop serves meanwhile.
+            task = self.loop.create_task(
+                self._ingest(request, signed, userid, urgency, flags, jobspec)
+            )
+            self._ingesting.add(task)
+            task.add_done_callback(self._ingesting.discard)
+            return
+        self._admit(request, signed, userid, urgency, flags, jobspec)
+
+    async def _ingest(
+        self,
+        request: Request,
+        signed: str,
+        userid: int,
+        urgency: int,
+        flags: int,
+        jobspec: dict[str, Any],
+    ) -> None:
+        """Run the ingest plugins (transforms, then validators), then admit the job."""
+        submission = Submission(uri=self.uri, userid=userid, urgency=urgency, flags=flags)
+        try:
+            document = await self.plugins.ingest(
+                jobspec, submission, validate=not flags & FLUX_JOB_NOVALIDATE
+            )
+            self._admit(
+                request, signed, userid, urgency, flags, document, changed=document != jobspec
+            )
+        except IngestRejected as exc:
+            request.error(exc.errnum, exc.message)
+        except asyncio.CancelledError:  # the instance is stopping (as Flux answers then)
+            request.error(errno.ENOSYS, "the instance is shutting down")
+        except RequestError as exc:
+            request.error(exc.errnum, exc.errstr)
+        except Exception as exc:  # never leave a submitter without an answer
+            log.exception("ingest of a job failed")
+            request.error(errno.EINVAL if isinstance(exc, ValueError) else errno.EIO, str(exc))
+
+    def _admit(
+        self,
+        request: Request,
+        signed: str,
+        userid: int,
+        urgency: int,
+        flags: int,
+        jobspec: dict[str, Any],
+        *,
+        changed: bool = False,
+    ) -> None:
+        """Create the job from its (checked, possibly transformed) jobspec and answer.
+
+        A jobspec changed by ingest plugins is what the job is made of and
+        what is stored; as in Flux, its tasks still run from ``J``.
+        """
         job_request = ResourceRequest.from_jobspec(jobspec)
         if job_request.ntasks > MAX_TASKS:
             raise RequestError(
@@ -271,7 +329,9 @@ class JobManager:
         job.waitable = bool(flags & FLUX_JOB_WAITABLE)
         self._waitable += job.waitable
         self.jobs[jobid] = job
-        if urgency > 0:  # held jobs may wait for days: do not keep theirs in memory
+        # Held jobs may wait for days: do not keep theirs in memory. A transformed
+        # jobspec is not J's: exec reads J, priority plugins the stored jobspec.
+        if urgency > 0 and not changed:
             self._remember_jobspec(jobid, jobspec)
         self._pending_dependencies[jobid] = dependencies
         self.post(
@@ -282,6 +342,33 @@ class JobManager:
             self.post(job, "dependency-add", {"description": description})
         self.post(job, "validate")
         request.respond({"id": jobid})
+
+    @property
+    def ingesting(self) -> int:
+        """Submissions still with ingest plugins."""
+        return len(self._ingesting)
+
+    def stop_ingest(self) -> None:
+        """Refuse the submissions still with ingest plugins (the instance is stopping)."""
+        for task in list(self._ingesting):
+            task.cancel()
+
+    def _feasibility(self, request: Request) -> None:
+        """``feasibility.check``: could the resources ever run this jobspec?
+
+        Answered as sched-simple does: EOVERFLOW (or EINVAL for a request it
+        cannot read) with the reason.
+        """
+        jobspec = request.payload_get("jobspec", dict)
+        try:
+            job_request = ResourceRequest.from_jobspec(jobspec)
+        except (KeyError, TypeError, ValueError, JobspecError) as exc:
+            raise RequestError(errno.EINVAL, f"cannot parse jobspec: {exc}") from None
+        try:
+            self.resources.check_feasible(job_request)
+        except Unsatisfiable as exc:
+            raise RequestError(errno.EOVERFLOW, f"unsatisfiable request: {exc}") from None
+        request.respond({})
 
     def _check_queue(self, jobspec: dict[str, Any]) -> str | None:
         """The job's queue: the one it names, or the default; flux's messages."""

@@ -39,7 +39,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from fluxsdk.errors import InvalidInputError, InvalidJobIDError
+from fluxsdk.errors import InvalidInputError, InvalidJobIDError, JobIDOverflowError
 
 __all__ = ["ENCODINGS", "JobID", "id_encode", "id_parse"]
 
@@ -348,7 +348,7 @@ def _check_int(jobid: object) -> int:
         raise TypeError(f"a job ID must be an int, str or JobID, not {type(jobid).__name__}")
     value = int(jobid)
     if not 0 <= value <= _MAX_ID:
-        raise InvalidJobIDError(
+        raise JobIDOverflowError(
             f"{value} is not a valid job ID: expected an integer 0..18446744073709551615"
         )
     return value
@@ -358,7 +358,7 @@ def id_encode(jobid: int, encoding: str = "f58") -> str:
     """Return ``jobid`` written in ``encoding``.
 
     :param jobid: the job ID, an int (or :class:`JobID`) in ``0 .. 2**64 - 1``.
-    :param encoding: one of :data:`ENCODINGS` (case does not matter):
+    :param encoding: one of ``ENCODINGS`` (case does not matter):
         ``dec``, ``hex``, ``dothex``, ``kvs``, ``f58``, ``f58plain``,
         ``words`` or ``emoji``.
     :raises InvalidInputError: (a ``ValueError``) for an unknown encoding.
@@ -412,7 +412,7 @@ class JobID(int):
         return (type(self), (int(self),), {"_orig": self._orig})
 
     def encode(self, encoding: str = "dec") -> str:
-        """Return this job ID in ``encoding`` (one of :data:`ENCODINGS`).
+        """Return this job ID in ``encoding`` (one of ``ENCODINGS``).
 
         :raises InvalidInputError: (a ``ValueError``) for an unknown encoding.
         """
