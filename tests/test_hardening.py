@@ -406,6 +406,21 @@ def test_malformed_frame_gets_an_answer_or_a_close(
         assert_instance_healthy(h)
 
 
+def test_oversized_frame_is_emsgsize_then_closed(uri: str) -> None:
+    from fluxsdk.instance._broker import MAX_REQUEST
+
+    header = _HEADER.pack(0x8E, 1, 0x01, 0, 0, 0, 0xFFFFFFFF, 2)
+    with connect(uri) as sock:
+        # Only the header is sent: the instance must not wait for (or buffer) the rest.
+        sock.sendall(GETATTR + struct.pack(">I", MAX_REQUEST + 1) + header)
+        responses = read_responses(sock, 3)
+        assert [(tag, num) for tag, num, _ in responses] == [(1, 0), (2, errno.EMSGSIZE)]
+        assert b"limit" in responses[1][2]
+        assert sock.recv(1) == b""
+    with Flux(uri) as h:
+        assert_instance_healthy(h)
+
+
 # -- 4. handler failures become clean replies -----------------------------------------
 
 

@@ -242,15 +242,24 @@ class Broker:
         self.socket_path = socket_path
         self.owner = owner
         self._handlers: dict[str, Handler] = {}
+        self._any_payload: set[str] = set()
         self._connections: set[Connection] = set()
         self._pending_flush: set[Connection] = set()
         self._flush_scheduled = False
         self._pre_send: list[Callable[[], None]] = []
         self._listener: socket.socket | None = None
 
-    def register(self, topic: str, handler: Handler) -> None:
-        """Serve ``topic`` with ``handler``."""
+    def register(self, topic: str, handler: Handler, *, any_payload: bool = False) -> None:
+        """Serve ``topic`` with ``handler``.
+
+        Its requests' payloads must be JSON objects (or absent), as for every
+        flux service that unpacks its request, unless ``any_payload``.
+        """
         self._handlers[topic] = handler
+        if any_payload:
+            self._any_payload.add(topic)
+        else:
+            self._any_payload.discard(topic)
 
     def add_pre_send_hook(self, hook: Callable[[], None]) -> None:
         """Run ``hook`` before queued messages are written (the durability point)."""
@@ -317,7 +326,8 @@ class Broker:
         if handler is None:
             request.error(errno.ENOSYS, f"unknown service method {message.topic!r}")
             return
-        if message.payload is not None and not isinstance(message.payload, dict):
+        payload = message.payload
+        if not (payload is None or isinstance(payload, dict) or message.topic in self._any_payload):
             request.error(errno.EPROTO, "payload is not a JSON object")
             return
         try:
