@@ -577,3 +577,61 @@ def test_ordinary_yaml_still_loads() -> None:
         "a": {"type": "core", "count": 1},
         "b": [{"type": "core", "count": 1}] * 2,
     }
+
+
+# -- the same input on real Flux -------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def flux_uri() -> Iterator[str]:
+    """A real Flux instance (``flux start``), or skip."""
+    from fluxsdk._ffi import LibfluxUnavailableError, load_libflux
+    from tests.flux_broker import find_flux, flux_broker
+
+    try:
+        load_libflux()
+    except LibfluxUnavailableError:
+        pytest.skip("libflux-core not found: put flux-core's bin on PATH or set FLUXSDK_LIBFLUX")
+    flux = find_flux()
+    if flux is None:
+        pytest.skip("no flux command: put flux-core's bin on PATH or set FLUXSDK_FLUX")
+    with flux_broker(flux) as uri:
+        yield uri
+
+
+def _signed(doc_text: str) -> dict[str, Any]:
+    return {"J": sign_none(doc_text.encode(), os.getuid()), "urgency": 16, "flags": 0}
+
+
+def _jobspec_with(path: tuple[str | int, ...], value: Any) -> str:
+    doc = jobspec_doc("true")
+    node: Any = doc
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    return json.dumps(doc)
+
+
+UNKNOWN = 123456789  # no such job on either side
+SAME_AS_FLUX = [
+    ("job-manager.raise", {"id": UNKNOWN, "type": LONE, "severity": 1, "note": "x"}),
+    ("job-manager.raise", {"id": UNKNOWN, "type": "t", "severity": 1, "note": LONE}),
+    ("job-manager.memo", {"id": UNKNOWN, "memo": {LONE: 1}}),
+    ("job-manager.raise", [1, 2]),
+    ("job-manager.kill", {"id": "x", "signum": 9}),
+    ("job-list.list", {"max_entries": 1, "attrs": [], "constraint": {"userid": [[1]]}}),
+    ("job-list.list", {"max_entries": -1, "attrs": []}),
+    ("job-ingest.submit", _signed(_jobspec_with(("tasks", 0, "command", 0), "a\x00b"))),
+    ("job-ingest.submit", _signed(_jobspec_with(("tasks", 0, "count"), {"total": 2**70}))),
+]
+
+
+@pytest.mark.flux
+@pytest.mark.parametrize(("topic", "payload"), SAME_AS_FLUX)
+def test_same_errno_as_real_flux(h: Flux, flux_uri: str, topic: str, payload: Any) -> None:
+    with Flux(flux_uri) as real:
+        expected, expected_text = rpc_errno(real, topic, payload)
+    number, text = rpc_errno(h, topic, payload)
+    assert errno.errorcode[number] == errno.errorcode[expected], (text, expected_text)
+    if "invalid payload" in expected_text:  # job-list says what is wrong: in flux's words
+        assert text == expected_text
