@@ -295,7 +295,9 @@ class Fuzzer:
 
     # -- cases --
 
-    def run(self, cases: int) -> Report:
+    def run(self, cases: int, time_limit: float = 600.0) -> Report:
+        """Run ``cases`` cases; a run still going after ``time_limit`` seconds
+        (about 10 s is usual) counts as wedged: every answer has a bound too."""
         start = time.monotonic()
         self.setup()
         kinds: list[tuple[str, Callable[[], None], float]] = [
@@ -319,6 +321,8 @@ class Fuzzer:
                 raise FuzzFailure(f"case {index} ({kind}): {str(exc)[:500]}") from None
             self.check(f"case {index} ({kind})")
             self.report.cases += 1
+            if time.monotonic() - start > time_limit:
+                raise FuzzFailure(f"still running after {time_limit} s, at case {index}")
         self.finish()
         self.report.seconds = time.monotonic() - start
         return self.report
@@ -671,15 +675,15 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def run(cases: int, seed: int, statedir: str | None = None) -> Report:
+def run(cases: int, seed: int, time_limit: float = 600.0) -> Report:
     """Start an instance, fuzz it with ``cases`` cases, stop it; return the figures."""
     with (
         tempfile.TemporaryDirectory(prefix="fluxsdk-fuzz-") as tmp,
-        instance_running(statedir or tmp, cores=2) as uri,
+        instance_running(tmp, cores=2) as uri,
     ):
         fuzzer = Fuzzer(uri, seed)
         try:
-            return fuzzer.run(cases)
+            return fuzzer.run(cases, time_limit)
         finally:
             fuzzer.h.close()
 
@@ -688,8 +692,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cases", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=15)
+    parser.add_argument("--time-limit", type=float, default=600.0, metavar="SECONDS")
     args = parser.parse_args(argv)
-    report = run(args.cases, args.seed)
+    report = run(args.cases, args.seed, args.time_limit)
     print(report.summary())
     return 0
 
