@@ -35,7 +35,7 @@ from fluxsdk.hooks._markers import hookimpl
 from fluxsdk.hooks._values import InstanceInfo, Submission
 
 if TYPE_CHECKING:
-    from fluxsdk.job import Jobspec
+    from fluxsdk.job._jobspec import Jobspec
 
 __all__ = ["FLUX_NAMESPACES", "adapt", "broker_config"]
 

@@ -51,6 +51,10 @@ class Launch:
     stderr_path: str | None
     unbuffered: bool
     nested_uri: str | None
+    output_append: bool = False
+    output_label: dict[str, bool] = attrs.field(factory=dict)
+    rlimits: dict[str, int] = attrs.field(factory=dict)
+    options: dict[str, Any] = attrs.field(factory=dict)
 
     def cleanup(self) -> None:
         """Remove the job's temporary directory (and a nested instance's state)."""
@@ -78,12 +82,14 @@ def prepare_launch(
     stdin = _path(stdin_options.get("path"), "input.stdin.path")
     buffer = _mapping(streams["stdout"].get("buffer"), "shell option output.stdout.buffer")
     cwd = _path(system.get("cwd"), "cwd")
+    rlimits = dict(_mapping(options.get("rlimit"), "shell option rlimit"))
     tmpdir = tempfile.mkdtemp(prefix=f"fluxsdk-{JobID(job.id).f58plain}-", dir=job_tmp_base())
     try:
         _stage_files(tmpdir, _mapping(system.get("files"), "files"))
         plans = _plan_tasks(job, allocation, resources, options.get("per-resource"))
         if not plans:
             raise ShellError("no tasks to run")
+        plans = _bind(plans, allocation, resources, options.get("cpu-affinity", "on"))
         values = {
             "tmpdir": tmpdir,
             "id": JobID(job.id).f58,
@@ -100,6 +106,10 @@ def prepare_launch(
         shutil.rmtree(tmpdir, ignore_errors=True)
         raise
     env["FLUX_JOB_TMPDIR"] = tmpdir
+    expand = options.get("env-expand")
+    if isinstance(expand, Mapping):
+        # The shell's env-expand option: values with {{templates}} expanded.
+        env.update({str(k): _expand(str(v), values) for k, v in expand.items()})
     return Launch(
         argv=argv,
         env=env,
@@ -111,6 +121,10 @@ def prepare_launch(
         stderr_path=_expand(paths["stderr"], values) if paths["stderr"] else None,
         unbuffered=buffer.get("type") == "none",
         nested_uri=nested_uri,
+        output_append=output.get("mode") == "append",
+        output_label={s: bool(streams[s].get("label")) for s in ("stdout", "stderr")},
+        rlimits=rlimits,
+        options=dict(options),
     )
 
 
@@ -220,6 +234,34 @@ def _plan_tasks(
         local[node_rank] = local_id + 1
         plans.append(TaskPlan(task_rank, node_rank, local_id, cpus, gpus))
     return plans
+
+
+def _bind(
+    plans: list[TaskPlan], allocation: Allocation, resources: Resources, mode: Any
+) -> list[TaskPlan]:
+    """CPU affinity as flux's shell sets it (option ``cpu-affinity``):
+
+    ``on`` (the default) binds every task to all of its node's allocated
+    cores, ``per-task`` splits them evenly between the node's tasks, ``off``
+    leaves tasks unbound (an empty CPU tuple).
+    """
+    if mode == "off":
+        return [attrs.evolve(p, cpus=()) for p in plans]
+    by_node: dict[int, list[TaskPlan]] = {}
+    for plan in plans:
+        by_node.setdefault(plan.node_rank, []).append(plan)
+    out: dict[int, TaskPlan] = {}
+    for rank, tasks in by_node.items():
+        node_cpus = resources.nodes[rank].cpus
+        cpus = tuple(sorted({node_cpus[c] for c in allocation.cores.get(rank, ())}))
+        for index, plan in enumerate(tasks):
+            mine = cpus
+            if mode == "per-task":
+                low = index * len(cpus) // len(tasks)
+                high = max((index + 1) * len(cpus) // len(tasks), low + 1)
+                mine = cpus[low:high]
+            out[plan.rank] = attrs.evolve(plan, cpus=mine)
+    return [out[p.rank] for p in plans]
 
 
 def _nested_instance(
