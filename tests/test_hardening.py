@@ -550,12 +550,18 @@ def test_deep_yaml_is_a_value_error() -> None:
 def test_billion_laughs_is_refused() -> None:
     from fluxsdk.errors import JobspecError
 
-    lines = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    # A valid jobspec whose user attributes hold 9**10 "lol"s through nested aliases:
+    # 715 bytes that a plain safe_load followed by validation never finishes with.
+    lines = ['    a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
     for i in range(1, 10):
-        prev = f"*a{i - 1}"
-        lines.append(f"a{i}: &a{i} [{','.join([prev] * 9)}]")
-    document = "\n".join(lines) + "\n"
-    assert len(document) < 800
+        lines.append(f"    a{i}: &a{i} [{','.join([f'*a{i - 1}'] * 9)}]")
+    document = (
+        "version: 1\n"
+        "resources: [{type: slot, count: 1, label: task, with: [{type: core, count: 1}]}]\n"
+        "tasks: [{command: [true], slot: task, count: {per_slot: 1}}]\n"
+        "attributes:\n  system: {duration: 0}\n  user:\n" + "\n".join(lines) + "\n"
+    )
+    assert len(document) == 715
     with pytest.raises(JobspecError, match="alias"):
         JobspecV1.from_yaml_stream(document)
 
