@@ -333,7 +333,7 @@ def flux_command_dir(statedir: Path) -> Path:
     bindir = statedir / "bin"
     bindir.mkdir(exist_ok=True)
     command = bindir / "flux"
-    text = f"#!/bin/sh\nexec {shlex.quote(sys.executable)} -m fluxsdk.cli \"$@\"\n"
+    text = f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -m fluxsdk.cli "$@"\n'
     if not command.exists() or command.read_text() != text:
         command.write_text(text)
         command.chmod(0o755)
