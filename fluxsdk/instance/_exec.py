@@ -202,23 +202,33 @@ class JobExec:
         self._remaining = len(self._plans)
         self._open_outputs()
         if self._stdin_path is None:
-            self._stdin_pipe = os.pipe()
+            try:
+                self._stdin_pipe = os.pipe()
+            except OSError as exc:
+                self._close_files()
+                self._finished = True
+                raise SpawnError(f"shell_init: {exc.strerror}", 1 << 8, True) from None
         for plan in self._plans:
             try:
                 self._tasks.append(self._spawn(plan, task_env(plan)))
-            except OSError as exc:
+            except Exception as exc:
+                # Any failure (an OSError, or a command, environment or path
+                # that cannot be passed to the kernel) fails the start alike.
                 self._remaining -= len(self._plans) - len(self._tasks)
                 # A chdir failure names itself and exits 1; a command that cannot
                 # be found or run exits 127, as a shell's would.
-                if exc.strerror and exc.strerror.startswith("chdir "):
-                    what, status = exc.strerror, 1 << 8
+                strerror = exc.strerror if isinstance(exc, OSError) else None
+                if strerror and strerror.startswith("chdir "):
+                    what, status = strerror, 1 << 8
                 else:
-                    what = f"{self._argv[0]}: {exc.strerror}"
+                    reason = strerror or str(exc) or type(exc).__name__
+                    what = f"{self._argv[0] if self._argv else '(no command)'}: {reason}"
                     # As a shell: 126 for a command found but not runnable, 127 not found.
                     if isinstance(exc, PermissionError):
                         status = 126 << 8
                     else:
                         status = (127 if isinstance(exc, FileNotFoundError) else 1) << 8
+                what = what.encode("utf-8", "backslashreplace").decode("utf-8")
                 note = f"task {plan.rank} (host {self._hostname}): start failed: {what}"
                 self.kill(signal.SIGKILL)
                 if not self._tasks:
@@ -284,7 +294,7 @@ class JobExec:
             pid = os.posix_spawn(
                 self._executable, self._argv, env, file_actions=actions, setsid=True
             )
-        except OSError:
+        except BaseException:
             for read_end, write_end in pipes.values():
                 os.close(read_end)
                 os.close(write_end)
@@ -389,13 +399,14 @@ class JobExec:
                     continue
                 try:
                     self._file(path)
-                except OSError as exc:
+                except Exception as exc:  # OSError, or a path the kernel cannot take
                     self._close_files()
                     self._finished = True
+                    reason = (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
                     if self._on_log is not None:
-                        self._on_log(3, f"open: {path}: {exc.strerror}", "output.task")
+                        self._on_log(3, f"open: {path}: {reason}", "output.task")
                         self._on_log(3, "plugin 'output': shell.init failed", None)
-                    raise SpawnError(f"shell_init: {exc.strerror}", 1 << 8, True) from None
+                    raise SpawnError(f"shell_init: {reason}", 1 << 8, True) from None
 
     def _close_files(self) -> None:
         for fd in self._files.values():

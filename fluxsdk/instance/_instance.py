@@ -13,6 +13,7 @@ import errno
 import fcntl
 import logging
 import os
+import shlex
 import signal
 import stat
 import subprocess
@@ -243,6 +244,11 @@ class Instance:
         self, loop: asyncio.AbstractEventLoop, manager: JobManager, command: Sequence[str]
     ) -> None:
         env = dict(os.environ, FLUX_URI=self.uri)
+        # Inside a Flux instance, programs (and the jobs they submit with their
+        # environment) call `flux ...`; here that command is fluxsdk's.
+        env["PATH"] = os.pathsep.join(
+            filter(None, [str(flux_command_dir(self.statedir)), env.get("PATH")])
+        )
         try:
             proc = subprocess.Popen(list(command), env=env)
         except OSError as exc:
@@ -316,6 +322,22 @@ def load_config(path: str | os.PathLike[str] | None) -> dict[str, Any]:
     if not isinstance(doc, dict):
         raise InstanceError(errno.EINVAL, f"{path}: the configuration must be a YAML mapping")
     return doc
+
+
+def flux_command_dir(statedir: Path) -> Path:
+    """A directory holding a ``flux`` command that runs fluxsdk's command line.
+
+    Scripts and batch jobs written for Flux call ``flux run``, ``flux jobs``,
+    ``flux version``...; a real ``flux`` could not reach this instance anyway.
+    """
+    bindir = statedir / "bin"
+    bindir.mkdir(exist_ok=True)
+    command = bindir / "flux"
+    text = f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -m fluxsdk.cli "$@"\n'
+    if not command.exists() or command.read_text() != text:
+        command.write_text(text)
+        command.chmod(0o755)
+    return bindir
 
 
 def _version() -> str:

@@ -14,6 +14,7 @@ import attrs
 from fluxsdk.idset import IDset
 
 __all__ = [
+    "MAX_TASKS",
     "RESULT_NAMES",
     "STATE_NAMES",
     "Job",
@@ -59,6 +60,8 @@ RESULT_NAMES: Final = {
 }
 
 PRIORITY_MAX: Final = 4294967295
+# The most tasks one job may run in the embedded instance (each is a process).
+MAX_TASKS: Final = 10_000
 
 
 @attrs.frozen

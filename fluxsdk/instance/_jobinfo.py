@@ -30,6 +30,8 @@ FLUX_JOB_LOOKUP_CURRENT = 2
 _PATHS = ("eventlog", "guest.output", "guest.exec.eventlog")
 # The entry that completes an eventlog (the others end when the job is inactive).
 _LAST_ENTRY = {"eventlog": "clean", "guest.exec.eventlog": "done"}
+# The most attrs (job-list) or keys (job-info.lookup) one request may name.
+MAX_ATTRS = 1024
 _LIST_ATTRS_ALL = (
     "id",
     "userid",
@@ -222,6 +224,10 @@ class JobInfoService:
     def _lookup(self, request: Request) -> None:
         job = self._job(request, "invalid job id")
         keys = request.payload_get("keys", list)
+        if len(keys) > MAX_ATTRS:
+            raise RequestError(
+                errno.EINVAL, f"too many keys ({len(keys)}): at most {MAX_ATTRS} per request"
+            )
         flags = request.payload_get("flags", int, 0)
         if flags & ~(FLUX_JOB_LOOKUP_JSON_DECODE | FLUX_JOB_LOOKUP_CURRENT):
             raise RequestError(errno.EPROTO, "lookup request rejected with invalid flag")
@@ -352,18 +358,22 @@ def _list_order(job: Job) -> tuple[int, float, float]:
     return (2, -(job.t_inactive or 0.0), 0.0)
 
 
-def _attrs(attrs: list[Any]) -> tuple[str, ...] | None:
-    if "all" in attrs:
-        return None
+def _attrs(attrs: list[Any]) -> frozenset[str] | None:
+    if len(attrs) > MAX_ATTRS:
+        raise RequestError(
+            errno.EINVAL, f"too many attrs ({len(attrs)}): at most {MAX_ATTRS} per request"
+        )
     for attr in attrs:
         if not isinstance(attr, str):
-            raise RequestError(errno.EPROTO, "attrs must be strings")
-        if attr not in _LIST_ATTRS_ALL:
+            raise RequestError(errno.EINVAL, "attr has no string value")
+        if attr not in _LIST_ATTRS_ALL and attr != "all":
             raise RequestError(errno.EINVAL, f"{attr} is not a valid attribute")
-    return tuple(attrs)
+    if "all" in attrs:
+        return None
+    return frozenset(attrs)
 
 
-def _select(info: dict[str, Any], attrs: tuple[str, ...] | None) -> dict[str, Any]:
+def _select(info: dict[str, Any], attrs: frozenset[str] | None) -> dict[str, Any]:
     if attrs is None:
         return info
     return {k: v for k, v in info.items() if k == "id" or k in attrs}

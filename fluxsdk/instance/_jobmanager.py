@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Final
 
 from fluxsdk._fluid import FluidGenerator
+from fluxsdk._json import JSONInputError, loads_checked
 from fluxsdk._sign import SignatureError, unwrap_none
 from fluxsdk._uri import embedded_directory
 from fluxsdk.errors import JobspecError
@@ -37,6 +38,7 @@ from fluxsdk.instance._broker import Broker, Request, RequestError
 from fluxsdk.instance._exec import JobExec, SpawnError, TaskPlan, shell_status
 from fluxsdk.instance._execlog import ShellRecord
 from fluxsdk.instance._job import (
+    MAX_TASKS,
     RESULT_COMPLETED,
     Job,
     ResourceRequest,
@@ -330,6 +332,12 @@ class JobManager:
         what is stored; as in Flux, its tasks still run from ``J``.
         """
         job_request = ResourceRequest.from_jobspec(jobspec)
+        if job_request.ntasks > MAX_TASKS:
+            raise RequestError(
+                errno.EINVAL,
+                f"the job asks for {job_request.ntasks} tasks; "
+                f"the embedded instance runs at most {MAX_TASKS} tasks per job",
+            )
         queue = self._check_queue(jobspec)
         dependencies, warnings = self._check_dependencies(jobspec, userid)
         jobid = self.fluid.next()
@@ -422,8 +430,9 @@ class JobManager:
     @staticmethod
     def _decode_and_check(payload: bytes) -> dict[str, Any]:
         try:
-            doc = json.loads(payload.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as exc:
+            # As flux's job-ingest (jansson, without JSON_ALLOW_NUL), within fluxsdk's limits.
+            doc = loads_checked(payload, allow_nul=False)
+        except JSONInputError as exc:
             raise RequestError(errno.EINVAL, f"jobspec: invalid JSON: {exc}") from None
         try:
             doc = check_top_level(doc)
@@ -680,8 +689,10 @@ class JobManager:
         shell.starting()
         try:
             launch = prepare_launch(job, jobspec, allocation, self.resources)
-        except (ShellError, OSError) as exc:
-            self._start_failed(job, f"job shell: {exc}", 1 << 8)
+        except Exception as exc:  # ShellError, OSError, or a shell bug: the job fails alone
+            if not isinstance(exc, (ShellError, OSError)):
+                log.warning("job %s: launch failed: %s: %s", job.id, type(exc).__name__, exc)
+            self._start_failed(job, f"job shell: {_one_line(exc)}", 1 << 8)
             return
         self._launches[job.id] = launch
         plans = launch.plans
@@ -1384,6 +1395,12 @@ def _wait_errstr(job: Job) -> str:
     if code > 128:
         return f"task(s) {_strsignal(code - 128)}"
     return f"task(s) exited with exit code {code}"
+
+
+def _one_line(exc: BaseException) -> str:
+    """An exception as a note for a job's eventlog: one line, storable text."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _strsignal(signum: int) -> str:

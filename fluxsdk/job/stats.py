@@ -20,16 +20,18 @@ __all__ = ["JobStats"]
 class JobStats:
     """Job counts from ``job-list.job-stats``.
 
-    Attributes (each ``-1`` until updated):
-        depend, priority, sched, run, cleanup, inactive: jobs in each state.
-        total: every job the instance knows (past NEW).
-        successful: inactive jobs that completed with exit code 0.
-        failed: inactive jobs that did not succeed, *including* the
-            canceled and timed-out ones (as flux reports it).
-        timeout, canceled: inactive jobs that timed out / were canceled.
-        inactive_purged: inactive jobs purged so far.
-        pending, running, active: depend+priority+sched, run+cleanup, and
-            every job not inactive.
+    Each count is ``-1`` until updated:
+
+    - ``depend``, ``priority``, ``sched``, ``run``, ``cleanup``, ``inactive``:
+      jobs in each state;
+    - ``total``: every job the instance knows (past NEW);
+    - ``successful``: inactive jobs that completed with exit code 0;
+    - ``failed``: inactive jobs that did not succeed, *including* the canceled
+      and timed-out ones (as flux reports it);
+    - ``timeout``, ``canceled``: inactive jobs that timed out / were canceled;
+    - ``inactive_purged``: inactive jobs purged so far;
+    - ``pending``, ``running``, ``active``: depend+priority+sched, run+cleanup,
+      and every job not inactive.
 
     Args:
         handle: a :class:`~fluxsdk.core.Flux` handle.
