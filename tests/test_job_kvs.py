@@ -193,6 +193,8 @@ def test_job_stats_counts(tmp_path: Path) -> None:
 def test_job_stats_per_queue(tmp_path: Path) -> None:
     queues = instance_running(tmp_path / "q", cores=2, queues=["a", "b"])
     with queues as uri, fluxsdk.Flux(uri) as h:
+        # As in flux, configured queues begin stopped (flux queue start --all).
+        h.rpc("job-manager.queue-start", {"start": True, "all": True}).get()
         spec = JobspecV1.from_command(["true"])
         spec.setattr("system.queue", "b")
         run(h, ["true"])
