@@ -164,6 +164,8 @@ def test_loaded_through_its_entry_point_and_applied_to_real_submissions(
         ) as uri,
         fluxsdk.Flux(uri) as handle,
     ):
+        # As in flux, configured queues begin stopped (flux queue start --all).
+        handle.rpc("job-manager.queue-start", {"start": True, "all": True}).get()
         jobid = job.submit(handle, JobspecV1.from_command(["printenv", "SITE"]))
         assert job.job_output(handle, jobid).stdout == "here\n"
         record = job.get_job(handle, jobid)
