@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import functools
 import logging
 import os
+import select
 import shutil
 import signal
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -33,6 +36,51 @@ _HOME_FD = os.open(".", os.O_RDONLY | os.O_DIRECTORY)
 OutputCallback = Callable[[int, str, bytes], None]
 EofCallback = Callable[[int, str], None]
 ExitCallback = Callable[[int], None]
+
+
+class _TaskFds:
+    """The task pipes and pidfds of one event loop, watched by one epoll of their own.
+
+    The loop watches only that epoll's descriptor; adding and removing a task's
+    descriptors is then one system call each, without asyncio's per-descriptor
+    bookkeeping (three of each per task).
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._epoll = select.epoll()
+        self._callbacks: dict[int, Callable[[], None]] = {}
+        loop.add_reader(self._epoll.fileno(), self._ready)
+
+    def add(self, fd: int, callback: Callable[[], None]) -> None:
+        self._epoll.register(fd, select.EPOLLIN)
+        self._callbacks[fd] = callback
+
+    def remove(self, fd: int) -> None:
+        """Stop watching ``fd`` (before it is closed)."""
+        if self._callbacks.pop(fd, None) is not None:
+            self._epoll.unregister(fd)
+
+    def _ready(self) -> None:
+        for fd, _ in self._epoll.poll(0):
+            callback = self._callbacks.get(fd)
+            if callback is None:
+                continue
+            try:
+                callback()
+            except Exception:
+                log.exception("task descriptor callback failed")
+
+
+_task_fds: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _TaskFds] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _fds_of(loop: asyncio.AbstractEventLoop) -> _TaskFds:
+    fds = _task_fds.get(loop)
+    if fds is None:
+        fds = _task_fds[loop] = _TaskFds(loop)
+    return fds
 
 
 def _shell_status(status: int) -> int:
@@ -111,6 +159,7 @@ class JobExec:
         on_spawn: Callable[[int, int], None] | None = None,
     ) -> None:
         self._loop = loop
+        self._fds = _fds_of(loop)
         self._hostname = hostname
         self._on_spawn = on_spawn
         self._argv = list(argv)
@@ -213,8 +262,8 @@ class JobExec:
             os.close(write_end)
             os.set_blocking(read_end, False)
             task.partial[stream] = bytearray()
-            self._loop.add_reader(read_end, self._read, task, stream, read_end)
-        self._loop.add_reader(pidfd, self._reap, task)
+            self._fds.add(read_end, functools.partial(self._read, task, stream, read_end))
+        self._fds.add(pidfd, functools.partial(self._reap, task))
         return task
 
     def _read(self, task: _Task, stream: str, fd: int) -> None:
@@ -236,7 +285,7 @@ class JobExec:
                 self._on_output(rank, stream, bytes(partial[:cut]))
                 del partial[:cut]
             return
-        self._loop.remove_reader(fd)
+        self._fds.remove(fd)
         os.close(fd)
         if partial:
             self._on_output(rank, stream, bytes(partial))
@@ -252,7 +301,7 @@ class JobExec:
             pid, status = task.pid, 0
         if pid == 0:
             return
-        self._loop.remove_reader(task.pidfd)
+        self._fds.remove(task.pidfd)
         os.close(task.pidfd)
         task.status = status
         self._maybe_done(task)

@@ -124,7 +124,6 @@ class Instance:
                 store.meta_set("epoch", epoch)
             fluid = FluidGenerator(0, epoch=epoch, after=store.last_jobid())
             broker = Broker(loop, self.socket_path, os.getuid())
-            broker.add_pre_send_hook(store.commit)
             store.on_write = broker.request_flush
             resources = Resources(self.size, self.cores, self.gpus)
             manager = JobManager(
@@ -137,6 +136,9 @@ class Instance:
                 queues=self.queues,
                 plugins=hooks,
             )
+            # Before each durability point: allocate what was queued this turn, then commit.
+            broker.add_pre_send_hook(manager.schedule_pending)
+            broker.add_pre_send_hook(store.commit)
             JobInfoService(broker, store, manager)
             self._register_plugin_list(broker, hooks)
             self._register_misc(broker, manager, resources, loop)

@@ -30,7 +30,7 @@ from fluxsdk._uri import embedded_directory
 from fluxsdk.errors import JobspecError
 from fluxsdk.eventlog import encode_entry
 from fluxsdk.hooks._instance import InstanceHooks, jobspec_document
-from fluxsdk.idset import IDSET_FLAG_BRACKETS, IDSET_FLAG_RANGE, IDset
+from fluxsdk.idset import IDSET_FLAG_BRACKETS, IDSET_FLAG_RANGE
 from fluxsdk.instance._broker import Broker, Request, RequestError
 from fluxsdk.instance._exec import JobExec, SpawnError, TaskPlan
 from fluxsdk.instance._job import (
@@ -39,7 +39,13 @@ from fluxsdk.instance._job import (
     ResourceRequest,
     State,
 )
-from fluxsdk.instance._sched import Allocation, Resources, Scheduler, Unsatisfiable
+from fluxsdk.instance._sched import (
+    Allocation,
+    Resources,
+    Scheduler,
+    Unsatisfiable,
+    idset_text,
+)
 from fluxsdk.instance._shell import Launch, ShellError, prepare_launch
 from fluxsdk.instance._store import Store
 from fluxsdk.job._jobid import JobID, id_parse
@@ -464,7 +470,14 @@ class JobManager:
     def _want_schedule(self) -> None:
         if not self._schedule_pending:
             self._schedule_pending = True
-            self.loop.call_soon(self._schedule)
+            self.loop.call_soon(self.schedule_pending)
+
+    def schedule_pending(self) -> None:
+        """Allocate now if scheduling was asked for. The broker also runs this just
+        before its durability point, so jobs submitted in a loop turn get their
+        ``alloc`` into the same commit as their ``submit`` (one fsync, not two)."""
+        if self._schedule_pending:
+            self._schedule()
 
     def _schedule(self) -> None:
         self._schedule_pending = False
@@ -473,7 +486,7 @@ class JobManager:
             now = time.time()
             job.expiration = now + job.duration if job.duration > 0 else 0.0
             self._allocations[jobid] = allocation
-            job.ranks = str(IDset(allocation.ranks))
+            job.ranks = idset_text(tuple(allocation.ranks))
             job.nodelist = ",".join(
                 sorted({self.resources.nodes[r].hostname for r in allocation.ranks})
             )
@@ -1010,15 +1023,14 @@ def _redacted(jobspec: dict[str, Any]) -> str:
 
 def _resource_summary(allocation: Allocation) -> str:
     """sched-simple's summary of an allocation, e.g. ``rank0/core[0-1]``."""
+    brackets = IDSET_FLAG_BRACKETS | IDSET_FLAG_RANGE
     groups: dict[str, list[int]] = {}
     for rank in allocation.ranks:
-        cores = IDset(allocation.cores[rank]).encode(IDSET_FLAG_BRACKETS | IDSET_FLAG_RANGE)
-        text = f"core{cores}"
+        text = f"core{idset_text(allocation.cores[rank], brackets)}"
         gpus = allocation.gpus.get(rank, ())
         if gpus:
-            text += f",gpu{IDset(gpus).encode(IDSET_FLAG_BRACKETS | IDSET_FLAG_RANGE)}"
+            text += f",gpu{idset_text(gpus, brackets)}"
         groups.setdefault(text, []).append(rank)
     return " ".join(
-        f"rank{IDset(ranks).encode(IDSET_FLAG_BRACKETS | IDSET_FLAG_RANGE)}/{text}"
-        for text, ranks in groups.items()
+        f"rank{idset_text(tuple(ranks), brackets)}/{text}" for text, ranks in groups.items()
     )
