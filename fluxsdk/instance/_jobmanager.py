@@ -123,6 +123,9 @@ class JobManager:
         # submission needs no re-read and re-parse; bounded, the store has them all.
         self._recent_jobspecs: dict[int, dict[str, Any]] = {}
         self._validated: dict[bytes, dict[str, Any]] = {}
+        # Stored (redacted) text of recently validated jobspecs, by the identity of
+        # the shared document (kept here, so the identity is not reused).
+        self._redacted_texts: dict[int, tuple[dict[str, Any], str]] = {}
         self._launches: dict[int, Launch] = {}
         # Plugins (fluxsdk.hooks); the default priority is a built-in one, so never none.
         if plugins is None:
@@ -263,7 +266,7 @@ class JobManager:
         jobid = self.fluid.next()
         # Like flux's KVS copy, the stored jobspec leaves out the environment
         # (it stays in J, which exec reads).
-        self.store.job_add(jobid, userid, signed, _redacted(jobspec))
+        self.store.job_add(jobid, userid, signed, self._redacted(jobspec))
         job = self._new_job(jobid, userid, urgency, flags, jobspec, job_request, time.time())
         job.queue = queue
         job.waitable = bool(flags & FLUX_JOB_WAITABLE)
@@ -310,6 +313,17 @@ class JobManager:
             del self._validated[next(iter(self._validated))]
         self._validated[payload] = doc
         return doc
+
+    def _redacted(self, jobspec: dict[str, Any]) -> str:
+        """:func:`_redacted`, once per shared validated document."""
+        known = self._redacted_texts.get(id(jobspec))
+        if known is not None and known[0] is jobspec:
+            return known[1]
+        text = _redacted(jobspec)
+        if len(self._redacted_texts) >= VALIDATED_JOBSPECS:
+            del self._redacted_texts[next(iter(self._redacted_texts))]
+        self._redacted_texts[id(jobspec)] = (jobspec, text)
+        return text
 
     @staticmethod
     def _decode_and_check(payload: bytes) -> dict[str, Any]:
@@ -461,7 +475,9 @@ class JobManager:
     def _plugin_jobspec(self, job: Job) -> dict[str, Any]:
         """The job's jobspec as plugins see it: without its environment."""
         recent = self._recent_jobspecs.get(job.id)
-        text = _redacted(recent) if recent is not None else self.store.job_get(job.id, "jobspec")
+        text = (
+            self._redacted(recent) if recent is not None else self.store.job_get(job.id, "jobspec")
+        )
         return jobspec_document(text)
 
     def _plugin_event(self, job: Job, name: str, context: dict[str, Any] | None) -> None:

@@ -67,14 +67,16 @@ def prepare_launch(
     system = jobspec["attributes"].get("system", {})
     options = system.get("shell", {}).get("options", {})
     env = {k: v for k, v in system.get("environment", {}).items() if v is not None}
-    tmpdir = tempfile.mkdtemp(prefix=f"fluxsdk-{JobID(job.id).f58plain}-", dir=job_tmp_base())
+    jobid = JobID(job.id)
+    f58 = jobid.f58
+    tmpdir = tempfile.mkdtemp(prefix=f"fluxsdk-{jobid.f58plain}-", dir=job_tmp_base())
     try:
         _stage_files(tmpdir, system.get("files", {}))
         plans = _plan_tasks(job, allocation, resources, options.get("per-resource"))
         values = {
             "tmpdir": tmpdir,
-            "id": JobID(job.id).f58,
-            "jobid": JobID(job.id).f58,
+            "id": f58,
+            "jobid": f58,
             "name": job.name,
             "size": str(len(plans)),
             "nnodes": str(len(allocation.ranks)),
