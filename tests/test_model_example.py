@@ -51,12 +51,12 @@ def test_the_model_example(tmp_path: Path) -> None:
         assert proc.returncode == 0, proc.stderr
         out = proc.stdout
         assert "runs a nested instance at fluxsdk://" in out
-        assert "not submitted: greedy:" in out and "unsatisfiable" in out
+        assert "greedy: Failure: " in out and "unsatisfiable" in out
         assert "finished=True exit_code=0 errors=[]" in out
         assert "intro rendered by 0" in out and "intro rendered by 1" in out
         assert "assemble: movie assembled" in out
         assert "render tasks: ['render-intro', 'render-outro']" in out
-        assert "job movie is Active with 3 tasks" in out
+        assert "job movie is Active with 4 tasks" in out
         assert "after terminate: Completed" in out
         assert "refused: job" in out and "takes no new tasks" in out
         assert "job deleted" in out and out.endswith("pool Deleted\n")

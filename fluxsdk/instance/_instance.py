@@ -13,6 +13,7 @@ import errno
 import fcntl
 import logging
 import os
+import shlex
 import signal
 import stat
 import subprocess
@@ -28,10 +29,13 @@ from fluxsdk.errors import FluxSDKError
 from fluxsdk.hooks import PluginError
 from fluxsdk.hooks._instance import InstanceHooks
 from fluxsdk.instance._broker import Broker, Request, RequestError
+from fluxsdk.instance._events import EventService
 from fluxsdk.instance._job import State
 from fluxsdk.instance._jobinfo import JobInfoService
 from fluxsdk.instance._jobmanager import JobManager
+from fluxsdk.instance._kvs import JobKVSService
 from fluxsdk.instance._sched import Resources
+from fluxsdk.instance._services import ServiceRouter
 from fluxsdk.instance._store import Store
 
 __all__ = ["SOCKET_NAME", "Instance", "InstanceError", "load_config", "uri_for"]
@@ -140,6 +144,9 @@ class Instance:
             broker.add_pre_send_hook(manager.schedule_pending)
             broker.add_pre_send_hook(store.commit)
             JobInfoService(broker, store, manager)
+            JobKVSService(broker, store, manager)
+            EventService(broker)
+            ServiceRouter(broker)
             self._register_plugin_list(broker, hooks)
             self._register_misc(broker, manager, resources, loop)
             manager.restore()
@@ -171,7 +178,11 @@ class Instance:
         """The built-in plugins and the named ones; an unknown name stops the start."""
         try:
             return InstanceHooks.load(
-                self.plugins, uri=self.uri, statedir=self.statedir, config=self.config
+                self.plugins,
+                uri=self.uri,
+                statedir=self.statedir,
+                config=self.config,
+                queues=self.queues,
             )
         except PluginError as exc:
             raise InstanceError(exc.errno or errno.ENOENT, str(exc)) from None
@@ -202,11 +213,18 @@ class Instance:
             "version": _version(),
         }
 
-        def getattr_(request: Request) -> None:
+        def value(request: Request) -> str:
             name = request.payload_get("name", str)
             if name not in attrs:
                 raise RequestError(errno.ENOENT, f"no such attribute {name!r}")
-            request.respond({"value": attrs[name]})
+            return attrs[name]
+
+        def getattr_(request: Request) -> None:
+            request.respond({"value": value(request)})
+
+        def attr_get(request: Request) -> None:
+            # flux's attr.get: the value and its flags (0: the embedded ones are all fixed).
+            request.respond({"value": value(request), "flags": 0})
 
         def shutdown(request: Request) -> None:
             request.respond({})
@@ -215,14 +233,24 @@ class Instance:
         def resource_status(request: Request) -> None:
             request.respond({"R": resources.R()})
 
+        def config_get(request: Request) -> None:
+            request.respond(self.config)  # the configuration file, as Flux's config.get
+
         broker.register("broker.getattr", getattr_)
+        broker.register("attr.get", attr_get)
         broker.register("instance.shutdown", shutdown)
         broker.register("resource.status", resource_status)
+        broker.register("config.get", config_get)
 
     def _start_initial_program(
         self, loop: asyncio.AbstractEventLoop, manager: JobManager, command: Sequence[str]
     ) -> None:
         env = dict(os.environ, FLUX_URI=self.uri)
+        # Inside a Flux instance, programs (and the jobs they submit with their
+        # environment) call `flux ...`; here that command is fluxsdk's.
+        env["PATH"] = os.pathsep.join(
+            filter(None, [str(flux_command_dir(self.statedir)), env.get("PATH")])
+        )
         try:
             proc = subprocess.Popen(list(command), env=env)
         except OSError as exc:
@@ -247,6 +275,7 @@ class Instance:
         if self._stopping:
             return
         self._stopping = True
+        manager.stop_ingest()
         if self._initial is not None and self._initial.poll() is None:
             self._initial.send_signal(signal.SIGTERM)
         running = [j for j in manager.jobs.values() if j.state in (State.RUN, State.CLEANUP)]
@@ -262,7 +291,7 @@ class Instance:
 
         def wait_for_jobs() -> None:
             busy = [j for j in running if j.state != State.INACTIVE]
-            if busy and time.monotonic() < deadline:
+            if (busy or manager.ingesting) and time.monotonic() < deadline:
                 loop.call_later(0.02, wait_for_jobs)
                 return
             loop.call_soon(loop.stop)
@@ -295,6 +324,22 @@ def load_config(path: str | os.PathLike[str] | None) -> dict[str, Any]:
     if not isinstance(doc, dict):
         raise InstanceError(errno.EINVAL, f"{path}: the configuration must be a YAML mapping")
     return doc
+
+
+def flux_command_dir(statedir: Path) -> Path:
+    """A directory holding a ``flux`` command that runs fluxsdk's command line.
+
+    Scripts and batch jobs written for Flux call ``flux run``, ``flux jobs``,
+    ``flux version``...; a real ``flux`` could not reach this instance anyway.
+    """
+    bindir = statedir / "bin"
+    bindir.mkdir(exist_ok=True)
+    command = bindir / "flux"
+    text = f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -m fluxsdk.cli "$@"\n'
+    if not command.exists() or command.read_text() != text:
+        command.write_text(text)
+        command.chmod(0o755)
+    return bindir
 
 
 def _version() -> str:

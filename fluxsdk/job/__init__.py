@@ -15,6 +15,7 @@ from fluxsdk.eventlog import EventLogEvent
 from fluxsdk.job._jobid import JobID, id_encode, id_parse
 from fluxsdk.job._jobspec import Jobspec, JobspecV1, validate_jobspec
 from fluxsdk.job._utils import BatchConfig
+from fluxsdk.job.contexts import event_context
 from fluxsdk.job.event import (
     MAIN_EVENTS,
     JobEventWatchFuture,
@@ -26,6 +27,8 @@ from fluxsdk.job.event import (
 from fluxsdk.job.executor import FluxExecutor, FluxExecutorFuture
 from fluxsdk.job.info import JobInfo, job_fields_to_attrs
 from fluxsdk.job.kill import cancel, cancel_async, job_raise, job_raise_async, kill, kill_async
+from fluxsdk.job.kvs import job_kvs, job_kvs_guest
+from fluxsdk.job.kvslookup import JobKVSLookup, job_info_lookup, job_kvs_lookup
 from fluxsdk.job.list import JobList, get_job, job_list, job_list_id, job_list_inactive
 from fluxsdk.job.output import (
     job_output,
@@ -44,7 +47,15 @@ from fluxsdk.job.submit import (
     submit_get_id,
 )
 from fluxsdk.job.timeleft import timeleft
-from fluxsdk.job.wait import result, result_async, wait, wait_async, wait_get_status
+from fluxsdk.job.wait import (
+    JobResultInfo,
+    result,
+    result_async,
+    wait,
+    wait_async,
+    wait_get_status,
+)
+from fluxsdk.job.watcher import JobWatcher
 
 __all__ = [
     "MAIN_EVENTS",
@@ -56,11 +67,15 @@ __all__ = [
     "JobException",
     "JobID",
     "JobInfo",
+    "JobKVSLookup",
     "JobList",
+    "JobResultInfo",
+    "JobWatcher",
     "Jobspec",
     "JobspecV1",
     "cancel",
     "cancel_async",
+    "event_context",
     "event_wait",
     "event_watch",
     "event_watch_async",
@@ -68,6 +83,10 @@ __all__ = [
     "id_encode",
     "id_parse",
     "job_fields_to_attrs",
+    "job_info_lookup",
+    "job_kvs",
+    "job_kvs_guest",
+    "job_kvs_lookup",
     "job_list",
     "job_list_id",
     "job_list_inactive",
@@ -95,6 +114,18 @@ __all__ = [
     "wait_async",
     "wait_get_status",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``ffi``: flux's cffi object, whose ``ffi.NULL`` scripts pass for "no handle"
+    or "no jobspec" (fluxsdk answers EINVAL, as libflux does). cffi is loaded
+    only when ``ffi`` is first asked for."""
+    if name == "ffi":
+        import cffi
+
+        globals()["ffi"] = cffi.FFI()
+        return globals()["ffi"]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class _JobPackage(types.ModuleType):

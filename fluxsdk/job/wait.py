@@ -13,8 +13,9 @@ Two ways, as in flux:
 from __future__ import annotations
 
 import errno
-from typing import Any, Final, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
+from fluxsdk.constants import FLUX_JOBID_ANY
 from fluxsdk.core import RPC, CompositeFuture, Flux
 from fluxsdk.eventlog import EventLogEvent
 from fluxsdk.job._jobid import JobID
@@ -35,17 +36,16 @@ from fluxsdk.job.info import (
 __all__ = [
     "FLUX_JOBID_ANY",
     "JobResultFuture",
+    "JobResultInfo",
     "JobWaitFuture",
     "JobWaitResult",
+    "WaitErrorString",
     "result",
     "result_async",
     "wait",
     "wait_async",
     "wait_get_status",
 ]
-
-#: The job ID meaning "any waitable job" for :func:`wait`.
-FLUX_JOBID_ANY: Final = 0xFFFFFFFFFFFFFFFF
 
 
 class WaitErrorString(str):
@@ -201,6 +201,27 @@ def _apply_event(res: dict[str, Any], event: EventLogEvent) -> None:
         _add_exception(res, event.context)
 
 
+if TYPE_CHECKING:
+
+    class JobResultInfo(JobInfo):
+        """The :class:`~fluxsdk.job.info.JobInfo` of an ended job, as type checkers see it.
+
+        Its eventlog is complete, so :attr:`returncode` is an ``int`` and
+        :attr:`result_id` a ``FLUX_JOB_RESULT_*`` value.
+        """
+
+        result_id: int
+
+        @property
+        def returncode(self) -> int:
+            """The job's return code (see :attr:`JobInfo.returncode`)."""
+
+else:
+    # At run time the object is flux's exact class (code that compares types, as
+    # flux-core's own tests do, sees a JobInfo); only type checkers see the narrower type.
+    JobResultInfo = JobInfo
+
+
 class JobResultFuture(CompositeFuture):
     """The future of :func:`result_async`, fulfilled when the job's eventlog is complete.
 
@@ -239,14 +260,14 @@ class JobResultFuture(CompositeFuture):
         res: dict[str, Any] = self.get()
         return res
 
-    def get_info(self) -> JobInfo:
-        """Block until the job has ended and return a :class:`~fluxsdk.job.info.JobInfo`.
+    def get_info(self) -> JobResultInfo:
+        """Block until the job has ended and return its :class:`JobResultInfo`.
 
         Only some of its attributes are known: ``id``, ``t_submit``,
         ``t_run``, ``t_cleanup``, ``runtime``, ``waitstatus``,
         ``returncode``, ``result``, ``result_id`` and ``exception``.
         """
-        return JobInfo(self.get_dict())
+        return JobResultInfo(self.get_dict())
 
 
 def result_async(flux_handle: Flux, jobid: JobIDLike, flags: int = 0) -> JobResultFuture:
@@ -260,7 +281,7 @@ def result_async(flux_handle: Flux, jobid: JobIDLike, flags: int = 0) -> JobResu
     return JobResultFuture(flux_handle, jobid, flags)
 
 
-def result(flux_handle: Flux, jobid: JobIDLike, flags: int = 0) -> JobInfo:
+def result(flux_handle: Flux, jobid: JobIDLike, flags: int = 0) -> JobResultInfo:
     """Block until a job has ended and return what its eventlog says about the end.
 
     Unlike :func:`wait`, this works for any job, including jobs that are
@@ -272,9 +293,13 @@ def result(flux_handle: Flux, jobid: JobIDLike, flags: int = 0) -> JobInfo:
         flags: reserved, must be 0.
 
     Returns:
-        A :class:`~fluxsdk.job.info.JobInfo` with ``id``, ``t_submit``,
-        ``t_run``, ``t_cleanup``, ``runtime``, ``waitstatus``,
-        ``returncode``, ``result``, ``result_id`` and ``exception``.
+        A :class:`~fluxsdk.job.info.JobInfo` (typed as ``JobResultInfo``) with
+        ``id``, ``t_submit``, ``t_run``, ``t_cleanup``, ``runtime``,
+        ``waitstatus``, ``returncode`` (an ``int``: the largest exit code, minus
+        the signal number, -128 for a job canceled before it ran, 1 for one that
+        failed before it ran), ``result``, ``result_id`` and ``exception``. As in
+        flux, a job ended before it ran by a ``timeout`` exception raised by hand
+        is the one case left with ``returncode == ""``.
 
     Raises:
         OSError: ENOENT (``FileNotFoundError``) for an unknown job.
