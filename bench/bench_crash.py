@@ -6,8 +6,10 @@ Jobs: N jobs (default 2,000, waitable), submitted with up to ``--window``
 benchmark, from a client that reconnects whenever the instance goes away and
 carries on with what was not acknowledged yet. Each job runs
 ``sh -c 'echo $FLUX_JOB_ID >> runs'``, so every execution leaves a line. A
-thread kills the instance ``--kills`` times (default 8) at random moments
-(0.1-0.6 s apart) and restarts it on the same state directory; once every
+thread kills the instance ``--kills`` times (default 8) at random moments and
+restarts it on the same state directory: at random points of the client's
+progress (acknowledgements plus ended jobs, 0 to 2N), so that kills land while
+jobs are being submitted as well as while they run; once every
 acknowledged job has ended, the instance is killed once more and restarted,
 and what it holds is compared with what the client was told:
 
@@ -125,8 +127,11 @@ def connect(uri: str) -> fluxsdk.Flux:
             time.sleep(0.02)
 
 
-def client(instance: Instance, jobspec: job.JobspecV1, count: int, window: int) -> list[int]:
-    """Submit ``count`` jobs and wait for each, surviving restarts; return the acknowledged IDs."""
+def client(
+    instance: Instance, jobspec: job.JobspecV1, count: int, window: int, progress: list[int]
+) -> list[int]:
+    """Submit ``count`` jobs and wait for each, surviving restarts; return the
+    acknowledged IDs. ``progress[0]`` counts acknowledgements and ended jobs."""
     acked: list[int] = []
     waited: set[int] = set()
     while len(acked) < count or len(waited) < len(acked):
@@ -136,9 +141,11 @@ def client(instance: Instance, jobspec: job.JobspecV1, count: int, window: int) 
             while len(acked) + len(in_flight) < count:
                 if len(in_flight) >= window:
                     acked.append(in_flight.popleft().get_id())
+                    progress[0] += 1
                 in_flight.append(job.submit_async(handle, jobspec, waitable=True))
             while in_flight:
                 acked.append(in_flight.popleft().get_id())
+                progress[0] += 1
             for jobid in acked:
                 if jobid not in waited:
                     try:
@@ -148,6 +155,7 @@ def client(instance: Instance, jobspec: job.JobspecV1, count: int, window: int) 
                             raise
                         # Answered, though not as hoped (e.g. a lost job): counted below.
                     waited.add(jobid)
+                    progress[0] += 1
         except Exception:
             # The instance went away: reconnect and carry on with what is left.
             pass
@@ -157,9 +165,18 @@ def client(instance: Instance, jobspec: job.JobspecV1, count: int, window: int) 
     return acked
 
 
-def killer(instance: Instance, kills: int, done: threading.Event, count: list[int]) -> None:
-    rng = random.Random()
-    while count[0] < kills and not done.wait(rng.uniform(0.1, 0.6)):
+def killer(
+    instance: Instance,
+    points: list[int],
+    progress: list[int],
+    done: threading.Event,
+    count: list[int],
+) -> None:
+    """Kill and restart the instance as the client's progress passes each point."""
+    for point in points:
+        while progress[0] < point:
+            if done.wait(0.002):
+                return
         instance.crash_and_restart()
         count[0] += 1
 
@@ -173,12 +190,15 @@ def measure(jobs: int, kills: int, window: int, cores: int) -> Figures:
         instance.start()
         try:
             done = threading.Event()
-            killed = [0]
-            thread = threading.Thread(target=killer, args=(instance, kills, done, killed))
+            killed, progress = [0], [0]
+            points = sorted(random.randrange(2 * jobs) for _ in range(kills))
+            thread = threading.Thread(
+                target=killer, args=(instance, points, progress, done, killed)
+            )
             start = time.perf_counter()
             thread.start()
             try:
-                acked = client(instance, jobspec, jobs, window)
+                acked = client(instance, jobspec, jobs, window, progress)
             finally:
                 done.set()
                 thread.join()
