@@ -347,6 +347,18 @@ class Flux:
                 if revents & _POLL_READ:
                     self._read()
 
+    def _pump(self) -> None:
+        """Take in every message that has already arrived, without blocking.
+
+        Responses are stored in their futures (no continuation runs), as in a
+        blocking wait; a stream's consumer then reads them without waiting.
+        """
+        self._check_thread()
+        if self._writing:
+            self._flush()
+        while self._lost is None and self._read():
+            pass
+
     # -- I/O ----------------------------------------------------------------
 
     def _on_io(self, mask: int) -> None:
@@ -355,20 +367,22 @@ class Flux:
         if mask & EVENT_READ:
             self._read()
 
-    def _read(self) -> None:
+    def _read(self) -> int:
+        """Read what the connection has (never blocks); returns how many messages."""
         if self._lost is not None:
-            return
+            return 0
         try:
             messages = self._conn.recv()
         except ConnectionLostError as exc:
             self._lose(exc)
-            return
+            return 0
         rpcs = self._rpcs
         for message in messages:
             if message.type == FLUX_MSGTYPE_RESPONSE:
                 rpc = rpcs.get(message.aux2)
                 if rpc is not None:
                     rpc._response(message)
+        return len(messages)
 
     def _flush(self) -> None:
         if self._lost is not None:

@@ -31,6 +31,7 @@ from fluxsdk.instance._broker import Broker, Request, RequestError
 from fluxsdk.instance._job import State
 from fluxsdk.instance._jobinfo import JobInfoService
 from fluxsdk.instance._jobmanager import JobManager
+from fluxsdk.instance._journal import JournalService
 from fluxsdk.instance._sched import Resources
 from fluxsdk.instance._store import Store
 
@@ -138,6 +139,7 @@ class Instance:
                 plugins=hooks,
             )
             JobInfoService(broker, store, manager)
+            JournalService(broker, store, manager)
             self._register_plugin_list(broker, hooks)
             self._register_misc(broker, manager, resources, loop)
             manager.restore()

@@ -20,6 +20,7 @@ from fluxsdk.job.event import (
 )
 from fluxsdk.job.executor import FluxExecutor, FluxExecutorFuture
 from fluxsdk.job.info import JobInfo, job_fields_to_attrs
+from fluxsdk.job.journal import JournalConsumer, JournalEvent
 from fluxsdk.job.kill import cancel, cancel_async, job_raise, job_raise_async, kill, kill_async
 from fluxsdk.job.list import JobList, get_job, job_list, job_list_id, job_list_inactive
 from fluxsdk.job.output import (
@@ -52,6 +53,8 @@ __all__ = [
     "JobList",
     "Jobspec",
     "JobspecV1",
+    "JournalConsumer",
+    "JournalEvent",
     "cancel",
     "cancel_async",
     "event_wait",
