@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections.abc
+import itertools
 import time
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -21,7 +22,9 @@ from fluxsdk.model import (
     Task,
     TaskState,
     UnauthorizedException,
+    _watcher,
 )
+from fluxsdk.model._states import RankedState
 from fluxsdk.testing import instance_running
 from tests.test_model_helpers import RPCCounter, fresh_state, state_of, uid, until
 
@@ -286,22 +289,86 @@ def test_tags_edits_stay_local_until_commit(conn: Connection, tmp_path: Path) ->
         task.commit()
 
 
+@pytest.fixture
+def polled(uri: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Connection]:
+    """A connection to an instance that streams no journal (its topic is unknown:
+    ENOSYS), as where none can be had: objects are polled."""
+    monkeypatch.setattr(_watcher, "JOURNAL_TOPIC", "job-manager.no-such-journal")
+    with Connection(uri) as conn:
+        assert not conn.live
+        yield conn
+
+
+def test_the_scenario_of_the_issue_prep_is_live_without_update(conn: Connection) -> None:
+    """final depends on prep: once final.wait() returns, prep reads Success, no update()."""
+    job = conn.create_job("scenario", use_dependencies=True)
+    job.submit()
+    prep = conn.create_task("prep", ["true"], job=job)
+    final = conn.create_task("final", ["true"], job=job)
+    final.dependencies = [prep]
+    conn.submit_tasks([prep, final])
+    assert conn.live
+    assert final.wait(30)
+    assert final.state == "Success"
+    assert prep.state == "Success"
+    job.terminate()
+    job.delete(forceAbort=True)
+
+
+def test_live_reads_send_no_request(conn: Connection, monkeypatch: pytest.MonkeyPatch) -> None:
+    tasks = [conn.create_task(f"quiet{i}", ["true"]) for i in range(50)]
+    conn.submit_tasks(tasks)
+    counter = RPCCounter(monkeypatch)
+    until(lambda: all(state_of(t).is_final for t in tasks), 60)
+    assert {t.state for t in tasks} == {TaskState.Success}
+    assert all(t.exit_code == 0 and t.errors == [] for t in tasks)
+    assert counter.topics == []
+
+
+def test_state_callbacks_per_object_and_per_connection(conn: Connection) -> None:
+    task = conn.create_task("called", ["sh", "-c", "exit 2"])
+    mine: list[RankedState] = []
+    every: list[tuple[str, str]] = []
+    task.on_state_change(lambda obj, state: mine.append(state))
+    conn.on_state_change(lambda obj, state: every.append((obj.name, str(state))))
+    task.submit()
+    until(lambda: conn.process_events(timeout=1.0) >= 0 and bool(mine) and mine[-1].is_final, 30)
+    assert mine[-1] is TaskState.Failure
+    assert mine == sorted(mine, key=lambda state: state.rank)  # never backwards
+    assert ("called", "Failure") in every
+
+
+def test_async_iterator_of_states(conn: Connection) -> None:
+    import asyncio
+
+    task = conn.create_task("iterated", ["true"])
+    task.submit()
+
+    async def collect() -> list[TaskState]:
+        return [state async for state in task.states()]
+
+    states = asyncio.run(asyncio.wait_for(collect(), 30))
+    assert states[-1] is TaskState.Success
+    assert all(a.rank < b.rank for a, b in itertools.pairwise(states))
+
+
 def test_auto_update_off_keeps_the_old_value_until_update(conn: Connection) -> None:
     task = conn.create_task("stale", ["true"])
     task.submit()
     task.auto_update = False
-    task.update_cache_time = 0
+    frozen = state_of(task)
     flux_job.result(conn.handle, uid(task))  # it ended meanwhile
-    assert state_of(task) is TaskState.Submitted  # cached at submission
-    task.update()
+    conn.process_events()
+    assert state_of(task) is frozen and not frozen.is_final
+    task.update(flushcache=True)
     assert state_of(task) is TaskState.Success
 
 
-def test_auto_update_serves_the_cache_for_update_cache_time(conn: Connection) -> None:
-    task = conn.create_task("cached", ["true"])
+def test_without_a_stream_the_cache_is_served_for_update_cache_time(polled: Connection) -> None:
+    task = polled.create_task("cached", ["true"])
     task.update_cache_time = 3600
     task.submit()
-    flux_job.result(conn.handle, uid(task))
+    flux_job.result(polled.handle, uid(task))
     assert task.auto_update and state_of(task) is TaskState.Submitted
     task.update()  # not stale yet: nothing to do
     assert state_of(task) is TaskState.Submitted
@@ -310,6 +377,9 @@ def test_auto_update_serves_the_cache_for_update_cache_time(conn: Connection) ->
     task.update_cache_time = 0
     with pytest.raises(ValueError, match=">= 0"):
         task.update_cache_time = -1
+    waiter = polled.create_task("waited", ["true"])
+    waiter.submit()
+    assert waiter.wait(30) and waiter.state is TaskState.Success
 
 
 def test_states_never_move_backwards(conn: Connection) -> None:
@@ -325,13 +395,13 @@ def test_states_never_move_backwards(conn: Connection) -> None:
     assert record is not None and record.final
 
 
-def test_one_refresh_serves_every_live_task(
-    conn: Connection, monkeypatch: pytest.MonkeyPatch
+def test_without_a_stream_one_refresh_serves_every_task(
+    polled: Connection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    tasks = [conn.create_task(f"many{i}", ["true"]) for i in range(300)]
+    tasks = [polled.create_task(f"many{i}", ["true"]) for i in range(300)]
     for task in tasks:
         task.update_cache_time = 0.2
-    conn.submit_tasks(tasks)
+    polled.submit_tasks(tasks)
     until(lambda: all(state_of(t).is_final for t in tasks), 60)  # (warms the site up)
     time.sleep(0.3)
     counter = RPCCounter(monkeypatch)
@@ -339,7 +409,7 @@ def test_one_refresh_serves_every_live_task(
     assert set(states) == {TaskState.Success}
     assert counter.topics == ["job-list.list"]  # one listing of the active jobs
     # A task still running: each refresh is still two listings for all of them.
-    sleeper = conn.create_task("sleeper", ["sleep", "30"])
+    sleeper = polled.create_task("sleeper", ["sleep", "30"])
     sleeper.update_cache_time = 0.2
     sleeper.submit()
     time.sleep(0.3)

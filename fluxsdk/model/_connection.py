@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import select
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from types import TracebackType
@@ -26,6 +27,7 @@ from fluxsdk.model._errors import (
     not_found,
 )
 from fluxsdk.model._job import Job
+from fluxsdk.model._live import StateCallback
 from fluxsdk.model._meta import Kind, Listing
 from fluxsdk.model._pool import Pool
 from fluxsdk.model._record import LIST_ATTRS, JobRecord
@@ -71,6 +73,7 @@ class Connection:
     pool_ready_timeout: float
     """Seconds a task submission waits for its pool's nested instance."""
     _pools: dict[int, Site]
+    _callbacks: list[StateCallback]
 
     def __init__(
         self,
@@ -89,6 +92,7 @@ class Connection:
         self.update_cache_time = update_cache_time
         self.pool_ready_timeout = pool_ready_timeout
         self._pools = {}
+        self._callbacks = []
 
     # -- lifetime ------------------------------------------------------------------
 
@@ -119,6 +123,52 @@ class Connection:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+    # -- live objects --------------------------------------------------------------
+
+    @property
+    def live(self) -> bool:
+        """Whether the instance streams its job journal to this connection: objects
+        are then live, and property reads send no request. False where no stream
+        can be had (e.g. a guest of a multi-user Flux instance): objects are then
+        refreshed at most every ``update_cache_time`` seconds."""
+        return self._root.watcher.live
+
+    def on_state_change(self, callback: StateCallback) -> StateCallback:
+        """Call ``callback(obj, state)`` whenever an object this connection handed
+        out changes state (see :meth:`Task.on_state_change`). Returns ``callback``."""
+        self._callbacks.append(callback)
+        return callback
+
+    def remove_state_callback(self, callback: StateCallback) -> None:
+        """Stop calling ``callback`` (see :meth:`on_state_change`)."""
+        if callback in self._callbacks:
+            self._callbacks.remove(callback)
+
+    def process_events(self, timeout: float | None = 0.0) -> int:
+        """Deliver the job events that have arrived, on this instance and its pools'
+        (state callbacks run now); with ``timeout`` > 0, first wait up to that many
+        seconds for one if none is there (None: until one comes).
+
+        Returns how many journal responses were applied. Sends no request.
+        """
+        sites = [self._root, *self._pools.values()]
+        applied = sum(site.watcher.sync() for site in sites)
+        if applied or timeout == 0:
+            return applied
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            live = [site for site in sites if site.watcher.live]
+            if not live:
+                return 0
+            remaining = None if deadline is None else max(deadline - time.monotonic(), 0.0)
+            if len(live) == 1:
+                live[0].watcher.wait_event(remaining)
+            else:
+                select.select([site.handle._fd for site in live], [], [], remaining)
+            applied = sum(site.watcher.sync() for site in live)
+            if applied or (deadline is not None and time.monotonic() >= deadline):
+                return applied
 
     # -- creating ------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -96,6 +96,7 @@ class Job(LiveObject[JobSnapshot]):
         job = cls.__new__(cls)
         job.__attrs_init__(connection, _display_name(record), described=False)
         job._attach(site, record.id, record)
+        record = job._record or record
         job._created = utc(record.t_submit) or job._created
         return job
 
@@ -451,6 +452,11 @@ class Job(LiveObject[JobSnapshot]):
         :raises MissingJobException: the job does not exist (deleted, or expired).
         """
         super().update(flushcache)
+
+    async def states(self) -> AsyncIterator[JobState]:
+        """Each state the job takes from now on, up to its final one (asyncio)."""
+        async for state in self._states():
+            yield JobState(state)
 
     def terminate(self) -> None:
         """Terminate this job and abort all its remaining tasks.

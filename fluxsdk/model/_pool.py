@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -75,6 +75,7 @@ class Pool(LiveObject[PoolSnapshot]):
         """A pool found in a listing."""
         pool = cls(connection, record.name, described=False)
         pool._attach(site, record.id, record)
+        record = pool._record or record
         listing = site.listed(record)
         pool._cache.put(pool._snapshot_of(record, listing.tags if listing else ()))
         return pool
@@ -226,6 +227,8 @@ class Pool(LiveObject[PoolSnapshot]):
     def _wait_for_uri(self, deadline: float | None) -> str | None:
         """Follow the pool job's eventlog until it announces its URI (or ends)."""
         site = self._require_site()
+        if site.watcher.live:
+            return self._wait_for_uri_live(deadline)
         watch = event_watch_async(site.handle, self._require_uuid())
         try:
             while True:
@@ -245,6 +248,25 @@ class Pool(LiveObject[PoolSnapshot]):
                     return self._cache.peek().uri
         finally:
             watch.cancel()
+
+    def _wait_for_uri_live(self, deadline: float | None) -> str | None:
+        """_wait_for_uri() on the journal stream (the uri comes as a memo event)."""
+        watcher = self._require_site().watcher
+        while True:
+            self.update()
+            snapshot = self._cache.peek()
+            if snapshot.uri is not None or snapshot.state.rank >= PoolState.Closing.rank:
+                return snapshot.uri
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                return None
+            if not watcher.wait_event(remaining) and not watcher.live:
+                return self._wait_for_uri(deadline)
+
+    async def states(self) -> AsyncIterator[PoolState]:
+        """Each state the pool takes from now on, up to its final one (asyncio)."""
+        async for state in self._states():
+            yield PoolState(state)
 
     def close(self) -> None:
         """Stop the pool: its nested instance and the tasks still running in it end.

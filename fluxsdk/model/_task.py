@@ -7,7 +7,7 @@ import copy
 import os
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, Final
@@ -118,6 +118,7 @@ class Task(LiveObject[TaskSnapshot]):
         """A task found in a listing (its description is read when first needed)."""
         task = cls(connection, record.name, described=False)
         task._attach(site, record.id, record)
+        record = task._record or record
         listing = site.listed(record)
         if listing is not None and listing.job is not None:
             task._job_uuid = JobID(listing.job)
@@ -497,6 +498,8 @@ class Task(LiveObject[TaskSnapshot]):
         site = self._require_site()
         report = _progress(live_progress)
         deadline = None if timeout is None else time.monotonic() + timeout
+        if site.watcher.live:
+            return self._wait_live(deadline, report)
         watch = event_watch_async(site.handle, self._uuid)
         last: TaskState | None = None
         try:
@@ -512,6 +515,36 @@ class Task(LiveObject[TaskSnapshot]):
                     return False
         finally:
             watch.cancel()
+
+    def _wait_live(self, deadline: float | None, report: Progress | None) -> bool:
+        """wait() on the journal stream: each event is applied as it comes."""
+        watcher = self._require_site().watcher
+        last: TaskState | None = None
+        while True:
+            self.update()
+            state = self._cache.peek().state
+            if report is not None and state is not last:
+                report(self, state)
+            last = state
+            if state.is_final:
+                return True
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                return False
+            if not watcher.wait_event(remaining) and not watcher.live:
+                # The stream ended: follow the task's eventlog from here.
+                return self.wait(remaining, report or False)
+
+    async def states(self) -> AsyncIterator[TaskState]:
+        """Each state the task takes from now on, up to its final one::
+
+            async for state in task.states():
+                print(task.name, state)
+
+        Driven by the journal stream from the running asyncio loop (no thread).
+        """
+        async for state in self._states():
+            yield TaskState(state)
 
     def stdout(self) -> str:
         """Everything the instances wrote to stdout so far ("" before they started)."""
