@@ -18,6 +18,8 @@ from fluxsdk.job import JobID, JobspecV1
 from fluxsdk.model import (
     BulkSubmitError,
     Connection,
+    MissingJobException,
+    MissingPoolException,
     MissingTaskException,
     Task,
     TaskState,
@@ -199,14 +201,14 @@ def test_dependencies_between_tasks(conn: Connection, tmp_path: Path) -> None:
     after_broken = conn.create_task("after-broken", ["echo", "never"], job=job)
     after_broken.dependencies = [broken]
     conn.submit_tasks([make, use, broken, after_broken])
-    assert use.dependencies == [make.uuid]
+    assert use.dependencies == [make.jobid]
     assert use.wait(30) and state_of(use) is TaskState.Success
     assert use.stdout() == "made\n"
     assert after_broken.wait(30) and state_of(after_broken) is TaskState.Failure
     assert after_broken.errors[0].code == "dependency"
     assert after_broken.stdout() == ""  # it never ran
     # A task retrieved elsewhere shows its dependencies by uuid.
-    assert conn.retrieve_task(uid(use)).dependencies == [make.uuid]
+    assert conn.retrieve_task(uid(use)).dependencies == [make.jobid]
     job.terminate()
 
 
@@ -450,8 +452,8 @@ def test_retrieve_a_task_and_the_missing_ones(conn: Connection) -> None:
     task = conn.create_task("findme", ["true"])
     task.tags = ["found"]
     task.submit()
-    assert task.uuid is not None
-    for key in (task.uuid, str(task.uuid), int(task.uuid), task.uuid.words):
+    assert isinstance(task.uuid, str) and task.uuid == uid(task).f58  # Qarnot: a str
+    for key in (task.uuid, uid(task), int(uid(task)), uid(task).words, uid(task).dothex):
         found = conn.retrieve_task(key)
         assert (found.uuid, found.name, found.tags) == (task.uuid, "findme", ["found"])
     plain = flux_job.submit(conn.handle, JobspecV1.from_command(["true"]))
@@ -463,7 +465,23 @@ def test_retrieve_a_task_and_the_missing_ones(conn: Connection) -> None:
         conn.retrieve_task(uid(job))
     with pytest.raises(MissingTaskException):
         conn.retrieve_task(JobID("ƒ2222222222"))
+    for malformed in ("", "not-a-uuid", "ƒ0OIl", "-1", "1.5", "9" * 40):
+        with pytest.raises(MissingTaskException, match="not a uuid"):
+            conn.retrieve_task(malformed)
+        with pytest.raises(MissingJobException):
+            conn.retrieve_job(malformed)
+        with pytest.raises(MissingPoolException):
+            conn.retrieve_pool(malformed)
     job.delete()
+
+
+def test_qarnot_exception_names_come_from_one_module() -> None:
+    from fluxsdk import exceptions, model
+
+    for name in ("MissingTaskException", "MissingJobException", "MissingPoolException",
+                 "UnauthorizedException", "MaxJobException"):  # fmt: skip
+        assert getattr(exceptions, name) is getattr(model, name)
+    assert issubclass(exceptions.MissingTaskException, exceptions.QarnotException)
 
 
 def test_json_round_trip(conn: Connection) -> None:

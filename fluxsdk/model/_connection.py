@@ -307,7 +307,7 @@ class Connection:
 
         :raises MissingJobException: no such job (deleted, expired or never created).
         """
-        record = self._find(self._root, JobID(uuid), "job")
+        record = self._find(self._root, _jobid_of(uuid, "job"), "job")
         if record is None:
             raise not_found("job", uuid)
         job = Job._listed(self, self._root, record)
@@ -319,7 +319,7 @@ class Connection:
 
         :raises MissingTaskException: no such task.
         """
-        jobid = JobID(uuid)
+        jobid = _jobid_of(uuid, "task")
         for site in self._task_sites():
             record = self._find(site, jobid, "task")
             if record is not None:
@@ -331,7 +331,7 @@ class Connection:
 
         :raises MissingPoolException: no such pool.
         """
-        record = self._find(self._root, JobID(uuid), "pool")
+        record = self._find(self._root, _jobid_of(uuid, "pool"), "pool")
         if record is None:
             raise not_found("pool", uuid)
         return Pool._listed(self, self._root, record)
@@ -392,11 +392,11 @@ class Connection:
             pending.clear()
 
         for task in tasks:
-            if task.uuid is not None:
+            if task.jobid is not None:
                 submitted.append(task)
                 continue
             waits_on_batch = any(
-                isinstance(d, Task) and d.uuid is None and id(d) in batch
+                isinstance(d, Task) and d.jobid is None and id(d) in batch
                 for d in task._dependencies
             )
             if waits_on_batch:
@@ -459,11 +459,11 @@ class Connection:
         state = pool._cache.peek().state
         if state.rank >= PoolState.Closing.rank:
             raise UnauthorizedException(
-                f"pool {pool.uuid} ({pool.name!r}) is {state}: it runs no more tasks"
+                f"pool {pool.jobid} ({pool.name!r}) is {state}: it runs no more tasks"
             )
         wait = self.pool_ready_timeout if timeout is None else timeout
         raise PoolNotReadyException(
-            f"pool {pool.uuid} ({pool.name!r}) is {state} and did not start taking tasks "
+            f"pool {pool.jobid} ({pool.name!r}) is {state} and did not start taking tasks "
             f"within {wait:g} s; wait longer (Connection(pool_ready_timeout=...)) "
             "or check that its parent instance has free resources"
         )
@@ -471,7 +471,7 @@ class Connection:
     def _ready_pool_site(self, pool: Pool, timeout: float | None = None) -> Site | None:
         """The site of a pool's nested instance once it comes up; None if it does not
         within ``timeout`` (default: ``pool_ready_timeout``) or the pool ended."""
-        uuid = pool.uuid
+        uuid = pool.jobid
         if uuid is None:
             raise UnauthorizedException(
                 f"pool {pool.name!r} is not submitted: submit() it before its tasks"
@@ -506,8 +506,8 @@ class Connection:
                 pool = self.retrieve_pool(uuid)
             except FluxSDKError:
                 return None
-        if pool.uuid in self._pools:
-            return self._pools[pool.uuid]
+        if pool.jobid in self._pools:
+            return self._pools[pool.jobid]
         if pool.state is not PoolState.FullyExecuting:
             return None
         return self._ready_pool_site(pool)
@@ -524,6 +524,14 @@ class Connection:
         site = self._pools.pop(uuid, None)
         if site is not None:
             site.close()
+
+
+def _jobid_of(uuid: JobIDLike, kind: Kind) -> JobID:
+    """The job ID a uuid names; a malformed one names no object (Missing*Exception)."""
+    try:
+        return JobID(uuid)
+    except (ValueError, TypeError):
+        raise not_found(kind, uuid, "that is not a uuid this SDK gives out") from None
 
 
 def _open_site(uri: str | None, pool: str | None) -> Site:

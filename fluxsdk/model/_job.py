@@ -134,7 +134,7 @@ class Job(LiveObject[JobSnapshot]):
             "uuid": str(self._uuid) if self._uuid is not None else None,
             "name": self.name,
             "shortname": self.shortname,
-            "poolUuid": str(self.pool_uuid) if self.pool_uuid is not None else None,
+            "poolUuid": self.pool_uuid,
             "useDependencies": self.use_dependencies,
             "state": str(snapshot.state),
             "tags": list(self._tags) if self._uuid is None else list(snapshot.tags),
@@ -158,16 +158,22 @@ class Job(LiveObject[JobSnapshot]):
         self._use_dependencies = bool(value)
 
     @property
-    def pool_uuid(self) -> JobID | None:
-        """The uuid of the pool the job's tasks run in, if any."""
+    def pool_uuid(self) -> str | None:
+        """The uuid of the pool the job's tasks run in, if any (see :attr:`uuid`)."""
+        jobid = self.pool_jobid
+        return None if jobid is None else jobid.f58
+
+    @property
+    def pool_jobid(self) -> JobID | None:
+        """The flux job ID of the pool the job's tasks run in, if any."""
         self._describe()
-        return self._pool.uuid if self._pool is not None else self._pool_uuid
+        return self._pool.jobid if self._pool is not None else self._pool_uuid
 
     @property
     def pool(self) -> Pool | None:
         """The pool to run the job's tasks in. Can be set until submitted."""
-        if self._pool is None and self.pool_uuid is not None:
-            self._pool = self._connection.retrieve_pool(self.pool_uuid)
+        if self._pool is None and self.pool_jobid is not None:
+            self._pool = self._connection.retrieve_pool(self.pool_jobid)
         return self._pool
 
     @pool.setter
@@ -321,7 +327,7 @@ class Job(LiveObject[JobSnapshot]):
 
     def _task_site(self) -> Site | None:
         """Where the job's tasks run (None: its pool's nested instance is gone)."""
-        pool_uuid = self.pool_uuid
+        pool_uuid = self.pool_jobid
         if pool_uuid is None:
             return self._connection._root
         return self._connection._running_pool_site(pool_uuid)
@@ -363,7 +369,7 @@ class Job(LiveObject[JobSnapshot]):
             return
         conn = self._connection
         site = conn._root
-        if self._pool is not None and self._pool.uuid is None:
+        if self._pool is not None and self._pool.jobid is None:
             raise InvalidInputError(
                 f"job {self.name!r} names pool {self._pool.name!r}, which is not submitted: "
                 "submit() the pool first"
@@ -377,7 +383,7 @@ class Job(LiveObject[JobSnapshot]):
             "name": self.name,
             "shortname": self._shortname,
             "tags": list(self._tags),
-            "pool": str(int(self._pool.uuid)) if self._pool and self._pool.uuid else None,
+            "pool": str(int(self._pool.jobid)) if self._pool and self._pool.jobid else None,
             "use_dependencies": self._use_dependencies,
             "max_wall_time": self._seconds(self._max_wall_time),
             "auto_delete": self._auto_delete,

@@ -85,8 +85,18 @@ class LiveObject(abc.ABC, Generic[S]):
     # -- identity ------------------------------------------------------------------
 
     @property
-    def uuid(self) -> JobID | None:
-        """The object's id: its flux :class:`~fluxsdk.job.JobID`, set by ``submit()``."""
+    def uuid(self) -> str | None:
+        """The object's id as a string, as in Qarnot's SDK: its flux job ID in F58
+        form (e.g. ``ƒ2XxTzYrB``), set by ``submit()``; None before.
+
+        ``retrieve_*()`` take it back (so does any form of the job ID).
+        """
+        return None if self._uuid is None else self._uuid.f58
+
+    @property
+    def jobid(self) -> JobID | None:
+        """The flux :class:`~fluxsdk.job.JobID` behind the object (None before
+        ``submit()``): what ``fluxsdk.job`` functions take."""
         return self._uuid
 
     @property

@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import attrs
 
 from fluxsdk.errors import InvalidInputError
-from fluxsdk.job import JobspecV1, event_watch_async
+from fluxsdk.job import JobID, JobspecV1, event_watch_async
 from fluxsdk.model import _meta
-from fluxsdk.model._errors import not_found, translate
+from fluxsdk.model._errors import PoolNotReadyException, not_found, translate
 from fluxsdk.model._live import LiveObject
 from fluxsdk.model._meta import Kind
 from fluxsdk.model._record import JobRecord
@@ -288,10 +288,14 @@ class Pool(LiveObject[PoolSnapshot]):
             raise translate(exc, "pool", uuid, "close") from None
         self._cache.expire()
 
-    def delete(self) -> None:
-        """Close the pool (if it runs) and delete it from the instance.
+    def delete(self, timeout: float | None = 60.0) -> None:
+        """Close the pool (if it runs) and delete it from the instance; returns once
+        it is gone (its nested instance stopped, its resources freed).
 
+        :param timeout: how long to wait for the nested instance to stop (None: no
+            limit); the pool is deleted anyway, and stops on its own.
         :raises MissingPoolException: the pool does not exist.
+        :raises PoolNotReadyException: (a ``TimeoutError``) it had not stopped in time.
         """
         if self._uuid is None:
             self._deleted = True
@@ -304,4 +308,28 @@ class Pool(LiveObject[PoolSnapshot]):
         self._connection._drop_pool_site(self._uuid)
         site.remove([record], "pool deleted")
         self._deleted = True
-        self._cache.put(PoolSnapshot(PoolState.Deleted, tags=self._cache.peek().tags))
+        self._put(PoolSnapshot(PoolState.Deleted, tags=self._cache.peek().tags))
+        if not record.final:
+            _wait_clean(site, self._uuid, timeout)
+
+
+def _wait_clean(site: Site, jobid: JobID, timeout: float | None) -> None:
+    """Wait until the job ``jobid`` is inactive (its ``clean`` event)."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    watch = event_watch_async(site.handle, jobid)
+    try:
+        while True:
+            remaining = -1.0 if deadline is None else max(deadline - time.monotonic(), 0.001)
+            watch.wait_for(remaining)
+            event = watch.get_event()
+            if event is None or event.name == "clean":
+                return
+    except FileNotFoundError:
+        return  # purged: gone indeed
+    except TimeoutError:
+        raise PoolNotReadyException(
+            f"pool {jobid} is deleted but its nested instance had not stopped "
+            f"{timeout:g} s later; it stops on its own (or pass a longer timeout)"
+        ) from None
+    finally:
+        watch.cancel()

@@ -101,10 +101,10 @@ class Task(LiveObject[TaskSnapshot]):
         if cores_per_instance < 1:
             raise InvalidInputError(f"cores_per_instance must be >= 1, got {cores_per_instance}")
         task._cores = cores_per_instance
-        if job is not None and pool is not None and job.pool_uuid != pool.uuid:
+        if job is not None and pool is not None and job.pool_jobid != pool.jobid:
             raise InvalidInputError(
                 f"task {name!r} names pool {pool.name!r} but its job {job.name!r} runs in "
-                f"{'no pool' if job.pool_uuid is None else 'pool ' + str(job.pool_uuid)}: "
+                f"{'no pool' if job.pool_jobid is None else 'pool ' + str(job.pool_jobid)}: "
                 "give only the job (its tasks run in its pool)"
             )
         task._job = job
@@ -161,14 +161,14 @@ class Task(LiveObject[TaskSnapshot]):
         """The task as a JSON-ready dictionary (Qarnot's key names)."""
         snapshot = self._cache.peek()
         return {
-            "uuid": str(self._uuid) if self._uuid is not None else None,
+            "uuid": self.uuid,
             "name": self.name,
             "shortname": self.shortname,
             "command": self.command,
             "instanceCount": self.instancecount,
             "coresPerInstance": self._cores,
-            "jobUuid": str(self.job_uuid) if self.job_uuid is not None else None,
-            "poolUuid": str(self.pool_uuid) if self.pool_uuid is not None else None,
+            "jobUuid": self.job_uuid,
+            "poolUuid": self.pool_uuid,
             "state": str(snapshot.state),
             "tags": list(self.tags) if self._uuid is None else list(snapshot.tags),
             "labels": dict(self.labels),
@@ -205,10 +205,16 @@ class Task(LiveObject[TaskSnapshot]):
         self._instancecount = value
 
     @property
-    def job_uuid(self) -> JobID | None:
-        """The uuid of the :class:`Job` the task belongs to, if any."""
+    def job_uuid(self) -> str | None:
+        """The uuid of the :class:`Job` the task belongs to, if any (see :attr:`uuid`)."""
+        jobid = self.job_jobid
+        return None if jobid is None else jobid.f58
+
+    @property
+    def job_jobid(self) -> JobID | None:
+        """The flux job ID of the :class:`Job` the task belongs to, if any."""
         if self._job is not None:
-            return self._job.uuid
+            return self._job.jobid
         return self._job_uuid
 
     @property
@@ -219,10 +225,16 @@ class Task(LiveObject[TaskSnapshot]):
         return self._job
 
     @property
-    def pool_uuid(self) -> JobID | None:
-        """The uuid of the :class:`Pool` the task runs in, if any."""
+    def pool_uuid(self) -> str | None:
+        """The uuid of the :class:`Pool` the task runs in, if any (see :attr:`uuid`)."""
+        jobid = self.pool_jobid
+        return None if jobid is None else jobid.f58
+
+    @property
+    def pool_jobid(self) -> JobID | None:
+        """The flux job ID of the :class:`Pool` the task runs in, if any."""
         if self._pool is not None:
-            return self._pool.uuid
+            return self._pool.jobid
         return self._pool_uuid
 
     @property
@@ -236,7 +248,7 @@ class Task(LiveObject[TaskSnapshot]):
     @pool.setter
     def pool(self, value: Pool | None) -> None:
         self._check_unsubmitted("pool")
-        if self._job is not None and value is not None and value.uuid != self._job.pool_uuid:
+        if self._job is not None and value is not None and value.jobid != self._job.pool_jobid:
             raise InvalidInputError("a task of a job runs in its job's pool: set the job's pool")
         self._pool = value
 
@@ -398,7 +410,7 @@ class Task(LiveObject[TaskSnapshot]):
         out: list[JobID] = []
         for dep in self._dependencies:
             if isinstance(dep, Task):
-                if dep.uuid is None:
+                if dep.jobid is None:
                     raise InvalidInputError(
                         f"task {self.name!r} depends on {dep.name!r}, which is not submitted: "
                         "submit it first (or submit both with Connection.submit_tasks)"
@@ -408,7 +420,7 @@ class Task(LiveObject[TaskSnapshot]):
                         f"task {self.name!r} depends on {dep.name!r}, which runs elsewhere "
                         "(another pool): dependencies must run on the same instance"
                     )
-                out.append(dep.uuid)
+                out.append(dep.jobid)
             else:
                 out.append(dep)
         return out
@@ -442,8 +454,8 @@ class Task(LiveObject[TaskSnapshot]):
             "command": self._command,
             "instancecount": self._instancecount,
             "cores": self._cores,
-            "job": str(int(self._job.uuid)) if self._job and self._job.uuid else None,
-            "pool": str(int(pool.uuid)) if pool is not None and pool.uuid else None,
+            "job": str(int(self._job.jobid)) if self._job and self._job.jobid else None,
+            "pool": str(int(pool.jobid)) if pool is not None and pool.jobid else None,
             "dependencies": [str(int(d)) for d in dependencies],
             "max_wall_time": self._max_wall_time.total_seconds() if self._max_wall_time else None,
         }
@@ -467,9 +479,9 @@ class Task(LiveObject[TaskSnapshot]):
         self._dependencies = [JobID(d) for d in described["dependencies"]]
         site.watcher.track(jobid, submitted=time.time())
         if self._job is not None:
-            self._job_uuid = self._job.uuid
+            self._job_uuid = self._job.jobid
         if self._pool is not None:
-            self._pool_uuid = self._pool.uuid
+            self._pool_uuid = self._pool.jobid
         # As Qarnot's SDK: the state at submission is served for update_cache_time.
         self._cache.put(TaskSnapshot(TaskState.Submitted, tags=tuple(self._tags)))
 
@@ -479,7 +491,7 @@ class Task(LiveObject[TaskSnapshot]):
         return site.memo(self._require_uuid(), {_meta.KEY: self._memo_listing(self._tags)})
 
     def _memo_listing(self, tags: list[str]) -> dict[str, Any]:
-        job = self.job_uuid
+        job = self.job_jobid
         return _meta.memo_listing("task", str(int(job)) if job is not None else None, tags)
 
     # -- waiting and output ----------------------------------------------------------
@@ -667,7 +679,7 @@ def _iso(when: datetime | None) -> str | None:
 def _progress(live_progress: bool | Progress) -> Progress | None:
     if live_progress is True:
         return lambda task, state: print(
-            f"{task.name} ({task.uuid}): {state}", file=sys.stderr, flush=True
+            f"{task.name} ({task.jobid}): {state}", file=sys.stderr, flush=True
         )
     if callable(live_progress):
         return live_progress
