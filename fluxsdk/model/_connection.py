@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import os
 import select
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -482,9 +483,11 @@ class Connection:
         wait = self.pool_ready_timeout if timeout is None else timeout
         deadline = time.monotonic() + wait
         uri = pool._wait_for_uri(deadline)
+        if uri is not None:
+            uri = _reachable(uri)
         while uri is not None:
             try:
-                site = Site.open(uri, pool=str(int(uuid)))
+                site = Site.open(uri, pool=str(int(uuid)), ready=True)
                 break
             except OSError:  # the nested instance is not listening yet
                 if time.monotonic() >= deadline:
@@ -524,6 +527,17 @@ class Connection:
         site = self._pools.pop(uuid, None)
         if site is not None:
             site.close()
+
+
+def _reachable(uri: str) -> str:
+    """A nested instance's URI as this process can open it: Flux announces
+    ``ssh://host/path``; where that socket is on this machine, ``local://path``
+    (as ``flux uri --local`` does)."""
+    if uri.startswith("ssh://"):
+        path = "/" + uri.removeprefix("ssh://").partition("/")[2]
+        if os.path.exists(path):
+            return f"local://{path}"
+    return uri
 
 
 def _jobid_of(uuid: JobIDLike, kind: Kind) -> JobID:

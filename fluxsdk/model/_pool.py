@@ -34,7 +34,12 @@ if TYPE_CHECKING:
     from fluxsdk.model._connection import Connection
     from fluxsdk.model._task import Task
 
-__all__ = ["Pool"]
+__all__ = ["POOL_PROGRAM", "Pool"]
+
+POOL_PROGRAM: tuple[str, ...] = ("sleep", "inf")
+"""The initial program of a pool's nested instance: it waits until the pool is
+closed. (A broker with no program would start an interactive shell, which a job
+cannot have: flux's broker then fails at once.)"""
 
 
 @attrs.define(eq=False, repr=False)
@@ -186,7 +191,7 @@ class Pool(LiveObject[PoolSnapshot]):
             return
         site = self._connection._root
         jobspec = JobspecV1.from_nest_command(
-            [],
+            list(POOL_PROGRAM),
             num_slots=self._instancecount,
             cores_per_slot=self._cores,
             environment=dict(os.environ),

@@ -55,12 +55,18 @@ class Site:
     _tombstones: tuple[int, set[int]] = (-1, set())
 
     @classmethod
-    def open(cls, uri: str | None, pool: str | None = None) -> Site:
-        """Connect to the instance at ``uri`` (None: ``$FLUX_URI`` or the default)."""
+    def open(cls, uri: str | None, pool: str | None = None, ready: bool = False) -> Site:
+        """Connect to the instance at ``uri`` (None: ``$FLUX_URI`` or the default).
+
+        With ``ready``, first wait until the instance runs its services (a Flux
+        broker announces its URI while it is still starting).
+        """
         handle = Flux(uri)
         site = cls(handle, Watcher(handle, registry_name=_meta.REGISTRY_NAME), pool)
         site.watcher.on_jobspec = site._learn_jobspec
         try:
+            if ready:
+                _wait_running(handle)
             if site.watcher.start():
                 site.registries()  # read once now: live reads then need no request
         except BaseException:
@@ -238,6 +244,16 @@ class Site:
         self.memo(jobid, {_meta.KEY: _meta.memo_listing("registry", None, ())}).get()
         self.watcher.track(jobid)
         return jobid
+
+
+def _wait_running(handle: Flux) -> None:
+    """Wait until a Flux broker is in its RUN state (``state-machine.wait``); an
+    instance without a state machine (fluxsdk's) runs once it takes connections."""
+    try:
+        handle.rpc("state-machine.wait").get()
+    except OSError as exc:
+        if exc.errno != errno.ENOSYS:
+            raise
 
 
 def _ignore_inactive(rpc: RPC) -> None:
