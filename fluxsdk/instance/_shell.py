@@ -187,7 +187,7 @@ def _plan_tasks(
 _INTERACTIVE_SHELL = (
     "import os, sys\n"
     "if not os.isatty(0):\n"
-    "    sys.exit(\"broker.crit[0]: stdin is not a tty - can't run interactive shell\")\n"
+    '    sys.exit("broker.crit[0]: stdin is not a tty - can\'t run interactive shell")\n'
     "shell = os.environ.get('SHELL', '/bin/bash')\n"
     "os.execvp(shell, [shell])\n"
 )
