@@ -163,11 +163,12 @@ class Connection:
             if not live:
                 return 0
             remaining = None if deadline is None else max(deadline - time.monotonic(), 0.0)
+            applied = 0
             if len(live) == 1:
-                live[0].watcher.wait_event(remaining)
+                applied = live[0].watcher.wait_event(remaining)
             else:
                 select.select([site.handle._fd for site in live], [], [], remaining)
-            applied = sum(site.watcher.sync() for site in live)
+            applied += sum(site.watcher.sync() for site in live)
             if applied or (deadline is not None and time.monotonic() >= deadline):
                 return applied
 

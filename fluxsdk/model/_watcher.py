@@ -181,21 +181,21 @@ class Watcher:
                     raise
         self.sync()
 
-    def wait_event(self, timeout: float | None) -> bool:
-        """Block until a journal event arrives (True), ``timeout`` seconds pass, or the
-        stream ends (False for both); the event is applied."""
+    def wait_event(self, timeout: float | None) -> int:
+        """Block until journal events arrive, ``timeout`` seconds pass, or the stream
+        ends; apply what arrived and return how many responses that was (0: none)."""
         journal = self._journal
         if journal is None or not self.live:
-            return False
+            return 0
         try:
             journal.wait_for(-1.0 if timeout is None else max(timeout, 0.0))
         except TimeoutError:
-            return False
+            return 0
         except OSError as exc:
             if exc.errno != errno.ETIMEDOUT:
                 raise
-            return False
-        return self.sync() > 0
+            return 0
+        return self.sync()
 
     async def await_event(self) -> bool:
         """The asyncio twin of :meth:`wait_event` (no timeout: use asyncio's)."""
