@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from fluxsdk.core import Flux
+from fluxsdk.core import Flux, set_default_uri_provider
 from fluxsdk.errors import FluxSDKError
 from fluxsdk.hooks import hookimpl, hookspec
 
@@ -20,6 +20,18 @@ if TYPE_CHECKING:  # imported on first use: the model loads fluxsdk.job
 __all__ = ["Connection", "Flux", "FluxSDKError", "__version__", "hookimpl", "hookspec"]
 
 __version__ = "0.1.0"
+
+
+def _default_instance_uri() -> str:
+    """The per-user embedded instance's URI, starting it on first use (see fluxsdk.instance)."""
+    from fluxsdk.instance import default_uri
+
+    return default_uri(start=True)
+
+
+# Core never imports the instance: this layer tells it where Flux() with no URI goes.
+# (Importing fluxsdk.hooks, above, installed the plugins' connectors the same way.)
+set_default_uri_provider(_default_instance_uri)
 
 
 def __getattr__(name: str) -> Any:

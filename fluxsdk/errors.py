@@ -11,6 +11,7 @@ type), so scripts ported from the Flux bindings keep working unchanged::
     │   ├── JobspecError                    a jobspec that breaks RFC 14/25
     │   │   └── JobspecTypeError (TypeError)  a jobspec value of the wrong type
     │   ├── InvalidJobIDError               a string that is no RFC 19 FLUID
+    │   │   └── JobIDOverflowError (OverflowError)  an integer outside 0..2**64-1
     │   ├── InvalidIdsetError               a string that is no RFC 22 idset
     │   ├── InvalidDurationError            a string that is no RFC 23 FSD
     │   ├── InvalidEventlogError            a line that is no RFC 18 entry
@@ -50,6 +51,7 @@ __all__ = [
     "InvalidIdsetError",
     "InvalidInputError",
     "InvalidJobIDError",
+    "JobIDOverflowError",
     "JobspecError",
     "JobspecTypeError",
 ]
@@ -82,6 +84,14 @@ class JobspecTypeError(JobspecError, TypeError):
 
 class InvalidJobIDError(InvalidInputError):
     """A string or number that is not a valid RFC 19 job ID."""
+
+
+class JobIDOverflowError(InvalidJobIDError, OverflowError):
+    """An integer job ID outside ``0 .. 2**64 - 1``.
+
+    Also an ``OverflowError``: flux raises that where such an integer meets
+    the 64-bit job ID of its C API (``event_watch_async(h, -1)``).
+    """
 
 
 class InvalidIdsetError(InvalidInputError):

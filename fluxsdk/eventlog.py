@@ -4,27 +4,35 @@
   ``flux.eventlog`` (and re-exported by ``flux.job.event``).
 * :func:`encode_entry` serializes one entry as a compact JSON line.
 * :func:`decode_eventlog` parses a whole event log into entries.
+* :class:`EventLogFormatter` writes entries for people (as ``flux job
+  eventlog`` and ``flux resource eventlog`` do): text or JSON, raw, ISO 8601,
+  offset or human timestamps, with or without colour.
 
 Validation follows libeventlog: an entry is a JSON object whose ``name`` is a
 string, whose ``timestamp`` is a number, and whose optional ``context`` is an
-object; other keys are kept. In addition, as RFC 18 requires, the timestamp
-must be finite and greater than zero, and ``NaN``/``Infinity`` literals
-(which Python's ``json`` would accept but standard JSON does not) are
-refused.
+object; other keys are kept. In addition the timestamp must be finite and not
+negative, and ``NaN``/``Infinity`` literals (which Python's ``json`` would
+accept but standard JSON does not) are refused. An entry of a stored event log
+(:func:`decode_eventlog`, :func:`encode_entry`) must have a timestamp greater
+than zero, as RFC 18 requires; a single :class:`EventLogEvent` may have ``0``,
+as flux's tools use for an event built by hand (and libeventlog for "now").
 """
 
 from __future__ import annotations
 
 import json
 import math
+import sys
 import time
 from collections.abc import Mapping
-from typing import Any, NoReturn
+from datetime import datetime, timedelta
+from typing import Any, ClassVar, Final, NoReturn
 
 from fluxsdk.errors import InvalidEventlogError
 
 __all__ = [
     "EventLogEvent",
+    "EventLogFormatter",
     "decode_eventlog",
     "encode_entry",
 ]
@@ -40,8 +48,12 @@ _ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(","
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant)
 
 
-def _validate(entry: Mapping[str, Any], where: str) -> None:
-    """Raise InvalidEventlogError unless ``entry`` holds a valid RFC 18 event."""
+def _validate(entry: Mapping[str, Any], where: str, *, stored: bool = True) -> None:
+    """Raise InvalidEventlogError unless ``entry`` holds a valid RFC 18 event.
+
+    ``stored``: the entry is part of an event log, whose timestamps RFC 18
+    wants greater than zero; otherwise 0 is allowed too.
+    """
     if "name" not in entry:
         raise InvalidEventlogError(f"{where}: missing required key 'name' (a string)")
     if not isinstance(entry["name"], str):
@@ -57,9 +69,10 @@ def _validate(entry: Mapping[str, Any], where: str) -> None:
         raise InvalidEventlogError(
             f"{where}: 'timestamp' must be a number, not {type(ts).__name__}"
         )
-    if not math.isfinite(ts) or ts <= 0:
+    if not math.isfinite(ts) or ts < 0 or (stored and ts == 0):
+        least = "greater than zero" if stored else "zero or more"
         raise InvalidEventlogError(
-            f"{where}: 'timestamp' must be a finite number greater than zero, not {ts!r}"
+            f"{where}: 'timestamp' must be a finite number {least}, not {ts!r}"
         )
     if "context" in entry and not isinstance(entry["context"], dict):
         raise InvalidEventlogError(
@@ -83,8 +96,9 @@ class EventLogEvent(dict[str, Any]):
 
     Raises:
         InvalidEventlogError: (a ``ValueError``) the text is not JSON or not
-            one line, or the entry lacks a string ``name`` or a positive
-            numeric ``timestamp``, or has a ``context`` that is not an object.
+            one line, or the entry lacks a string ``name`` or a numeric
+            ``timestamp`` (finite, zero or more), or has a ``context`` that is
+            not an object.
         TypeError: ``event`` is neither a ``str``, ``bytes`` nor a mapping.
     """
 
@@ -92,9 +106,9 @@ class EventLogEvent(dict[str, Any]):
         if isinstance(event, (bytes, bytearray)):
             event = bytes(event).decode("utf-8")
         if isinstance(event, str):
-            event = _decode_line(event.removesuffix("\n"), "eventlog entry")
+            event = _decode_line(event.removesuffix("\n"), "eventlog entry", stored=False)
         elif isinstance(event, Mapping):
-            _validate(event, "eventlog entry")
+            _validate(event, "eventlog entry", stored=False)
         else:
             raise TypeError(
                 "EventLogEvent() expects a dict or a JSON string of one entry, "
@@ -132,7 +146,7 @@ class EventLogEvent(dict[str, Any]):
         return json.dumps(self.context, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
-def _decode_line(line: str, where: str) -> dict[str, Any]:
+def _decode_line(line: str, where: str, *, stored: bool = True) -> dict[str, Any]:
     """Parse and validate one entry (``line`` without its newline)."""
     if "\n" in line:
         raise InvalidEventlogError(
@@ -148,7 +162,7 @@ def _decode_line(line: str, where: str) -> dict[str, Any]:
         raise InvalidEventlogError(
             f"{where}: expected a JSON object, got a JSON {type(entry).__name__}"
         )
-    _validate(entry, where)
+    _validate(entry, where, stored=stored)
     return entry
 
 
@@ -247,3 +261,126 @@ def decode_eventlog(text: str) -> list[EventLogEvent]:
             event["context"] = {}
         events.append(event)
     return events
+
+
+_ENTRY_FORMATS: Final = ("text", "json")
+_TIMESTAMP_FORMATS: Final = ("raw", "human", "reltime", "iso", "offset")
+_COLOR_CHOICES: Final = ("always", "never", "auto")
+
+
+class EventLogFormatter:
+    """Formats event log entries for people, as flux's tools print them.
+
+    ``format(entry)`` returns one line. As text, ``<time> <name> key=value
+    ...`` with the values as compact JSON; as JSON, the entry itself
+    (without an empty ``context``).
+
+    Timestamps (``timestamp_format``):
+
+    * ``raw``: seconds since the epoch (``1700000000.250000``);
+    * ``iso``: local time, ISO 8601 with microseconds and the offset (``Z`` for UTC);
+    * ``offset``: seconds since the first entry this formatter saw;
+    * ``human`` (or ``reltime``): ``[Nov14 22:13]`` (local time) for the first
+      entry and whenever a minute has passed since the last such line,
+      otherwise ``[  +0.250000]`` seconds since it.
+
+    Args:
+        format: ``"text"`` or ``"json"``.
+        timestamp_format: one of the above.
+        color: ``"always"``, ``"never"``, or ``"auto"`` (colour when standard
+            output is a terminal).
+
+    Raises:
+        ValueError: an argument is not one of its choices.
+    """
+
+    BOLD: ClassVar[str] = "\033[1m"
+    YELLOW: ClassVar[str] = "\033[33m"
+    GREEN: ClassVar[str] = "\033[32m"
+    BLUE: ClassVar[str] = "\033[34m"
+    MAGENTA: ClassVar[str] = "\033[35m"
+    GRAY: ClassVar[str] = "\033[37m"
+    RED: ClassVar[str] = "\033[31m"
+
+    eventlog_colors: ClassVar[dict[str, str]] = {
+        "name": YELLOW,
+        "time": GREEN,
+        "timebreak": BOLD + GREEN,
+        "key": BLUE,
+        "value": MAGENTA,
+        "number": GRAY,
+        "exception": BOLD + RED,
+    }
+    """The colour of each part of a text line."""
+
+    def __init__(
+        self, format: str = "text", timestamp_format: str = "raw", color: str = "auto"
+    ) -> None:
+        if format not in _ENTRY_FORMATS:
+            raise ValueError(f"Invalid entry_fmt: {format} (expected text or json)")
+        if timestamp_format not in _TIMESTAMP_FORMATS:
+            raise ValueError(
+                f"Invalid timestamp_fmt: {timestamp_format} "
+                f"(expected one of {', '.join(_TIMESTAMP_FORMATS)})"
+            )
+        if color not in _COLOR_CHOICES:
+            raise ValueError(f"Invalid color: {color} (expected always, never or auto)")
+        self.entry_format = format
+        self.timestamp_format = "human" if timestamp_format == "reltime" else timestamp_format
+        self.color = sys.stdout.isatty() if color == "auto" else color == "always"
+        self.t0: float | None = None
+        """The first entry's timestamp (for ``offset``)."""
+        self.last_dt: datetime | None = None
+        """When the last ``human`` date line was (deltas count from it)."""
+        self.last_ts: float | None = None
+
+    def format(self, entry: Mapping[str, Any]) -> str:
+        """One line for ``entry`` (an :class:`EventLogEvent`, or a dict as RFC 18 has it).
+
+        Raises:
+            InvalidEventlogError: ``entry`` is not a valid entry.
+        """
+        event = entry if isinstance(entry, EventLogEvent) else EventLogEvent(entry)
+        if self.entry_format == "json":
+            shown = {k: v for k, v in event.items() if k != "context" or v}
+            return json.dumps(shown, separators=(",", ":"), ensure_ascii=False)
+        return self._text(event)
+
+    def _paint(self, part: str, text: str) -> str:
+        if not self.color:
+            return text
+        return f"{self.eventlog_colors[part]}{text}\033[0m"
+
+    def _text(self, event: EventLogEvent) -> str:
+        line = [self._timestamp(event.timestamp)]
+        line.append(self._paint("exception" if event.name == "exception" else "name", event.name))
+        for key, value in event.context.items():
+            # Only real numbers count as numbers (JSON true/false are values).
+            part = "number" if type(value) in (int, float) else "value"
+            text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+            line.append(f"{self._paint('key', key)}={self._paint(part, text)}")
+        return " ".join(line)
+
+    def _timestamp(self, ts: float) -> str:
+        if self.t0 is None:
+            self.t0 = ts
+        style = self.timestamp_format
+        if style == "human":
+            return self._human(ts)
+        if style == "raw":
+            text = f"{ts:11.6f}"
+        elif style == "offset":
+            text = f"{ts - self.t0:15.6f}"
+        else:  # iso, in local time
+            local = datetime.fromtimestamp(ts).astimezone()
+            micro = int((ts - int(ts)) * 1e6)
+            zone = local.strftime("%z").replace("+0000", "Z")
+            text = f"{local.strftime('%Y-%m-%dT%H:%M:%S')}.{micro:06d}{zone}"
+        return self._paint("time", text)
+
+    def _human(self, ts: float) -> str:
+        when = datetime.fromtimestamp(ts)
+        if self.last_dt is not None and when - self.last_dt < timedelta(minutes=1):
+            return self._paint("time", f"[{(when - self.last_dt).total_seconds():>+11.6f}]")
+        self.last_dt, self.last_ts = when, ts
+        return self._paint("timebreak", f"[{when.astimezone().strftime('%b%d %H:%M')}]")

@@ -258,11 +258,13 @@ class IDset:
         return self._index(k) >= 0
 
     def __contains__(self, i: object) -> bool:
-        try:
-            k = _as_int(i, "__contains__")
-        except TypeError:
-            return False
-        return k >= 0 and self._index(k) >= 0
+        """``i in ids`` is ``ids.test(i)``: a bad id raises rather than answering False.
+
+        Raises:
+            TypeError: ``i`` is not an integer (as in ``flux.idset``).
+            InvalidIdsetError: ``i`` is negative.
+        """
+        return self.test(cast(int, i))
 
     def __getitem__(self, i: int) -> bool:
         """``ids[i]`` is ``ids.test(i)``."""
@@ -331,9 +333,15 @@ class IDset:
         return self._los == idset._los and self._his == idset._his
 
     def __eq__(self, other: object) -> bool:
-        if not isinstance(other, IDset):
-            return NotImplemented
-        return self._los == other._los and self._his == other._his
+        """``a == b`` is ``a.equal(b)``.
+
+        Comparing with anything but an :class:`IDset` raises TypeError, as
+        ``flux.idset`` does, rather than quietly answering False.
+        """
+        return self.equal(cast(IDset, other))
+
+    def __ne__(self, other: object) -> bool:
+        return not self.equal(cast(IDset, other))
 
     # -- mutation -----------------------------------------------------------
 

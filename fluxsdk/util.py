@@ -4,24 +4,52 @@
   Durations such as ``30``, ``1.5m`` or ``infinity``.
 * :func:`get_treedict`, :func:`set_treedict` and :func:`del_treedict` read,
   write and delete values in nested dictionaries through dotted keys such as
-  ``"attributes.system.duration"``.
+  ``"attributes.system.duration"``; :func:`dict_merge` merges nested dicts.
+* :class:`Fileref` builds an RFC 37 file object; :func:`xdg_searchpath` lists
+  the XDG directories Flux tools read configuration from.
+* For command-line tools: :class:`OutputFormat` (tables with flux's format
+  extensions, see :mod:`fluxsdk._outputformat`), :func:`parse_datetime` and
+  :class:`UtilDatetime` (see :mod:`fluxsdk._humantime`), the argparse
+  actions :class:`ColorAction` and :class:`YesNoAction`, :func:`help_formatter`
+  and :class:`CLIMain` (see :mod:`fluxsdk._cliutil`).
 """
 
 from __future__ import annotations
 
+import base64
 import math
+import os
 import re
+import stat
 from collections.abc import Mapping, MutableMapping
+from pathlib import Path
 from typing import Any
 
-from fluxsdk.errors import InvalidDurationError
+from fluxsdk._cliutil import CLIMain, ColorAction, YesNoAction, help_formatter
+from fluxsdk._humantime import UtilDatetime, parse_datetime
+from fluxsdk._outputformat import AltField, DisplayValue, OutputFormat, UtilFormatter, empty_outputs
+from fluxsdk.errors import InvalidDurationError, InvalidInputError
 
 __all__ = [
+    "AltField",
+    "CLIMain",
+    "ColorAction",
+    "DisplayValue",
+    "Fileref",
+    "OutputFormat",
+    "UtilDatetime",
+    "UtilFormatter",
+    "YesNoAction",
     "del_treedict",
+    "dict_merge",
+    "empty_outputs",
     "fsd",
     "get_treedict",
+    "help_formatter",
+    "parse_datetime",
     "parse_fsd",
     "set_treedict",
+    "xdg_searchpath",
 ]
 
 # Seconds per RFC 23 unit suffix. "ms" is handled by division (see parse_fsd).
@@ -238,3 +266,74 @@ def del_treedict(in_dict: MutableMapping[str, Any], key: str, remove_empty: bool
             if len(chain[depth]) != 0:
                 break
             del chain[depth - 1][parts[depth - 1]]
+
+
+def dict_merge(src: dict[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+    """Merge ``new`` into ``src`` in place and return ``src``.
+
+    Nested dicts present in both are merged key by key; any other value in
+    ``new`` replaces the one in ``src``.
+
+    >>> dict_merge({"a": {"b": 1, "c": 2}}, {"a": {"c": 3}, "d": 4})
+    {'a': {'b': 1, 'c': 3}, 'd': 4}
+    """
+    for key, value in new.items():
+        if isinstance(src.get(key), dict) and isinstance(value, dict):
+            dict_merge(src[key], value)
+        else:
+            src[key] = value
+    return src
+
+
+def xdg_searchpath(subdir: str = "") -> list[Path]:
+    """Return the ``flux[/subdir]`` config directories, highest precedence first.
+
+    ``$XDG_CONFIG_HOME`` (default ``~/.config``) comes first, then each entry
+    of ``$XDG_CONFIG_DIRS`` (default ``/etc/xdg``).
+    """
+    dirs = [os.environ.get("XDG_CONFIG_HOME") or f"{Path.home()}/.config"]
+    dirs += (os.environ.get("XDG_CONFIG_DIRS") or "/etc/xdg").split(":")
+    return [Path(directory, "flux", subdir) for directory in dirs]
+
+
+class Fileref(dict[str, Any]):
+    """An RFC 37 file object (a ``dict``, ready for JSON).
+
+    ``data`` is the file's content when it is a dict (JSON content, no
+    encoding) or when ``encoding`` ("utf-8" or "base64") is given; otherwise
+    it is the path of a local file, read now, whose mode and size are kept
+    and whose content is stored as UTF-8 text, or base64 if it is not text.
+
+    Args:
+        data: content or local path, as above.
+        perms: permission bits for content given inline (default 0600).
+        encoding: the encoding of inline string content.
+
+    Raises:
+        InvalidInputError: ``encoding`` is neither "utf-8" nor "base64".
+        OSError: the local file cannot be read.
+    """
+
+    def __init__(
+        self, data: Mapping[str, Any] | str, perms: int = 0o600, encoding: str | None = None
+    ) -> None:
+        ref: dict[str, Any] = {"mode": perms | stat.S_IFREG}
+        if isinstance(data, Mapping):
+            ref["data"] = data
+        elif encoding is not None:
+            if encoding not in ("base64", "utf-8"):
+                raise InvalidInputError(
+                    f"invalid file encoding {encoding!r}: expected 'utf-8' or 'base64'"
+                )
+            ref["data"], ref["encoding"] = data, encoding
+        else:
+            st = os.stat(data)
+            with open(data, "rb") as stream:
+                content = stream.read()
+            ref["mode"], ref["size"] = st.st_mode, st.st_size
+            try:
+                ref["data"], ref["encoding"] = content.decode("utf-8"), "utf-8"
+            except UnicodeDecodeError:
+                ref["data"] = base64.b64encode(content).decode("ascii")
+                ref["encoding"] = "base64"
+        super().__init__(ref)

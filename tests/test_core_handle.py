@@ -156,26 +156,66 @@ def test_missing_instance_is_a_connect_error(tmp_path: Any) -> None:
 def test_no_uri_uses_the_default_instance(
     server: CoreServer, no_flux_uri: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    calls: list[bool] = []
+    calls: list[str] = []
+
+    def provider() -> str:
+        calls.append("called")
+        return server.uri
+
+    monkeypatch.setattr(fluxsdk.core._handle, "_default_uri_provider", None)
+    assert fluxsdk.core.set_default_uri_provider(provider) is None
+    with Flux() as h:
+        assert h.uri == server.uri
+        assert h.rpc("test.echo", {"d": 1}).get() == {"d": 1}
+    assert calls == ["called"]
+    # An explicit URI, or FLUX_URI, never asks the provider.
+    with Flux(server.uri):
+        pass
+    monkeypatch.setenv("FLUX_URI", server.uri)
+    with Flux():
+        pass
+    assert calls == ["called"]
+    assert fluxsdk.core.set_default_uri_provider(None) is provider
+
+
+def test_import_fluxsdk_registers_the_embedded_default_instance(
+    no_flux_uri: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The provider that ``import fluxsdk`` installs asks fluxsdk.instance (imported only then).
+    starts: list[bool] = []
 
     def default_uri(start: bool = False) -> str:
-        calls.append(start)
-        return server.uri
+        starts.append(start)
+        return "fluxsdk:///nowhere/at/all"
 
     fake = types.ModuleType("fluxsdk.instance")
     fake.default_uri = default_uri  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "fluxsdk.instance", fake)
-    with Flux() as h:
-        assert h.rpc("test.echo", {"d": 1}).get() == {"d": 1}
-    assert calls == [True]
+    assert fluxsdk.core._handle.resolve_uri() == "fluxsdk:///nowhere/at/all"
+    assert starts == [True]
 
 
 def test_no_uri_without_default_instance_support_is_a_clear_error(
     no_flux_uri: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setitem(sys.modules, "fluxsdk.instance", types.ModuleType("fluxsdk.instance"))
-    with pytest.raises(DefaultInstanceUnavailableError, match="FLUX_URI is not set"):
+    monkeypatch.setattr(fluxsdk.core._handle, "_default_uri_provider", None)
+    with pytest.raises(DefaultInstanceUnavailableError, match="FLUX_URI is not set") as info:
         Flux()
+    assert "no default instance is registered" in str(info.value)
+    assert info.value.errno == errno.ENOSYS
+    # The registered instance that cannot be imported says so.
+    monkeypatch.setattr(fluxsdk.core._handle, "_default_uri_provider", _unimportable)
+    with pytest.raises(DefaultInstanceUnavailableError, match="cannot be loaded: no instance"):
+        Flux()
+    monkeypatch.setattr(fluxsdk.core._handle, "_default_uri_provider", lambda: 42)
+    with pytest.raises(DefaultInstanceUnavailableError, match="returned 42, not a URI"):
+        Flux()
+    with pytest.raises(TypeError, match="must be callable"):
+        fluxsdk.core.set_default_uri_provider("fluxsdk:///x")  # type: ignore[arg-type]
+
+
+def _unimportable() -> str:
+    raise ImportError("no instance here")
 
 
 def test_register_connector(server: CoreServer, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -432,6 +472,26 @@ def test_handle_is_confined_to_its_thread(h: Flux) -> None:
     assert all(isinstance(e, RuntimeError) for e in errors)
     assert "one handle per thread" in str(errors[0])
     assert f.get() == {"value": None}
+
+
+def test_a_handle_can_be_handed_over_to_the_thread_that_uses_it(h: Flux) -> None:
+    # As the job executor does: opened in one thread, used only by the worker it starts.
+    got: list[object] = []
+
+    def worker() -> None:
+        h._hand_over()
+        got.append(h.rpc("test.echo", {"w": 1}).get())
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    thread.join()
+    assert got == [{"w": 1}]
+    with pytest.raises(HandleThreadError):  # the opening thread has given it away
+        h.rpc("test.echo", {})
+    h._hand_over()  # and back, for the fixture to close it
+    h.close()
+    with pytest.raises(ConnectionLostError, match="is closed"):
+        h._hand_over()
 
 
 def test_large_payloads_cross_partial_writes(h: Flux) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -85,6 +86,34 @@ def test_submit_cc_wait_progress(fluxsdk_uri: str) -> None:
     ids = [JobID(line) for line in proc.stdout.split()]
     assert len(ids) == 5
     assert "5/5 done, 1 failed" in proc.stderr
+
+
+def test_progress_and_eventlog_example(fluxsdk_uri: str) -> None:
+    proc = run([sys.executable, "examples/progress_and_eventlog.py"], fluxsdk_uri)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    bars = [line for line in lines if " jobs │" in line]
+    assert bars[0].startswith("1/8 jobs │█") and bars[-1].startswith("8/8 jobs │█")
+    assert bars[-1].endswith("│ 100%") and "─" not in bars[-1]
+    assert sum(line.endswith("exited with 0") for line in lines) == 8
+    log = lines[lines.index(bars[-1]) + 1 :]
+    assert log[0].split() == ["0.000000", "submit", "userid=" + str(os.getuid()), "urgency=16",
+                              "flags=0", "version=1"]  # fmt: skip
+    assert log[-1].split()[1] == "clean" and "finish status=0" in " ".join(log)
+
+
+def test_eventlog_formats(fluxsdk_uri: str) -> None:
+    jobid = cli(fluxsdk_uri, "submit", "--urgency", "0", "true").stdout.strip()
+    assert cli(fluxsdk_uri, "cancel", jobid).returncode == 0
+    as_json = cli(fluxsdk_uri, "eventlog", "--format", "json", jobid)
+    entries = [json.loads(line) for line in as_json.stdout.splitlines()]
+    assert entries[0]["name"] == "submit" and entries[-1]["name"] == "clean"
+    assert all("context" not in e or e["context"] for e in entries)  # empty ones left out
+    offsets = cli(fluxsdk_uri, "eventlog", "-T", "offset", "--color", "never", jobid).stdout
+    first = offsets.splitlines()[0].split()
+    assert first[:2] == ["0.000000", "submit"] and "\x1b[" not in offsets
+    coloured = cli(fluxsdk_uri, "eventlog", "-H", "-L", jobid).stdout.splitlines()
+    assert coloured[0].startswith("\x1b[1m\x1b[32m[") and "\x1b[33msubmit\x1b[0m" in coloured[0]
 
 
 def test_cancel_jobs_eventlog_kill_attach(fluxsdk_uri: str) -> None:

@@ -7,7 +7,9 @@ cores, so that a thousand ``/bin/true`` jobs take a couple of seconds.
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures as cf
+import errno
 import gc
 import itertools
 import logging
@@ -25,9 +27,18 @@ import fluxsdk
 from fluxsdk import job
 from fluxsdk.core import Future, TimerWatcher
 from fluxsdk.core._reactor import Timer
+from fluxsdk.errors import JobIDOverflowError
 from fluxsdk.eventlog import EventLogEvent
 from fluxsdk.job import JobException, JobID, JobspecV1
-from fluxsdk.job.executor import FluxExecutor, FluxExecutorFuture, _exit_code
+from fluxsdk.job.executor import (
+    FluxExecutor,
+    FluxExecutorFuture,
+    JobIDAlreadySetError,
+    _AttachPackage,
+    _exit_code,
+    _FluxExecutorThread,
+    _SubmitPackage,
+)
 from fluxsdk.testing import instance_running
 from tests.core_server import watchdog
 from tests.docs_support import python_blocks
@@ -89,8 +100,9 @@ def test_future_jobid_set_once_and_timeout() -> None:
         fut.jobid(timeout=0)
     fut._set_jobid(JobID(21))
     assert fut.jobid(timeout=0) == 21
-    with pytest.raises(cf.InvalidStateError):
+    with pytest.raises(cf.InvalidStateError) as info:
         fut._set_jobid(JobID(22))
+    assert isinstance(info.value, JobIDAlreadySetError) and isinstance(info.value, RuntimeError)
 
 
 def test_future_jobid_unavailable_after_error_or_cancel() -> None:
@@ -381,12 +393,21 @@ def test_attach_to_an_unknown_job_sets_an_exception(executor: FluxExecutor) -> N
 
 
 def test_attach_to_something_that_is_no_job_id(executor: FluxExecutor) -> None:
-    assert isinstance(executor.attach(None).exception(), TypeError)  # type: ignore[arg-type]
-    assert isinstance(executor.attach(-1).exception(), ValueError)
-    future = executor.attach("garbage")
-    assert isinstance(future.exception(), ValueError)
-    with pytest.raises(RuntimeError, match="could not be submitted"):
-        future.jobid()
+    # As flux: the future fails with the job ID's error and reports the value as given.
+    none = executor.attach(None)  # type: ignore[arg-type]
+    assert isinstance(none.exception(), TypeError) and none.jobid() is None
+    negative = executor.attach(-1)
+    error = negative.exception()
+    assert isinstance(error, OverflowError) and isinstance(error, ValueError)
+    assert negative.jobid() == -1
+    garbage = executor.attach("garbage")
+    assert isinstance(garbage.exception(), ValueError)
+    assert garbage.jobid() == "garbage"  # type: ignore[comparison-overlap]
+    # Valid IDs in any RFC 19 form are reported as JobIDs.
+    encoded = executor.attach(JobID(12345).f58)
+    assert isinstance(encoded.jobid(), JobID) and encoded.jobid() == 12345
+    with pytest.raises(ValueError, match="does not match any job"):
+        encoded.result()
 
 
 # -- callbacks ---------------------------------------------------------------------------
@@ -530,6 +551,112 @@ def test_no_futures_watches_or_timers_left_after_many_jobs(executor: FluxExecuto
     before = _tracked()
     run(600)
     assert _tracked() == before
+
+
+# -- the worker threads -------------------------------------------------------------------
+
+
+def _worker(
+    uri: str, queue: collections.deque[_SubmitPackage | _AttachPackage]
+) -> tuple[_FluxExecutorThread, threading.Event, threading.Event]:
+    broken, exit_event = threading.Event(), threading.Event()
+    return _FluxExecutorThread(broken, exit_event, queue, 0.5, (uri,), {}), broken, exit_event
+
+
+def test_a_worker_run_in_this_thread_handles_its_queue_and_returns(uri: str) -> None:
+    queue: collections.deque[_SubmitPackage | _AttachPackage] = collections.deque()
+    worker, broken, exit_event = _worker(uri, queue)
+    exit_event.set()  # shut down already: run() returns once the queue is done
+    jobs = [FluxExecutorFuture(threading.get_ident()) for _ in range(3)]
+    queue.extend(_SubmitPackage((JobspecV1.from_command(["sh", "-c", f"exit {n}"]),), {}, f)
+                 for n, f in enumerate(jobs))  # fmt: skip
+    refused = FluxExecutorFuture(threading.get_ident())
+    queue.append(_SubmitPackage((TRUE,), {"urgency": 99}, refused))
+    worker.run()
+    assert [f.result(timeout=0) for f in jobs] == [0, 1, 2]
+    assert isinstance(refused.exception(timeout=0), OSError)
+    assert worker.idle() and not queue and not broken.is_set()
+    # The handle stays open for another run(): attach to the jobs just run.
+    followers = [FluxExecutorFuture(threading.get_ident()) for _ in jobs]
+    queue.extend(_AttachPackage(f.jobid(), g) for f, g in zip(jobs, followers, strict=True))
+    assert [g.jobid(timeout=0) for g in followers] == [f.jobid() for f in jobs]  # set at once
+    worker.run()
+    assert [g.result(timeout=0) for g in followers] == [0, 1, 2]
+    worker.close()
+
+
+def test_a_worker_whose_loop_fails_fails_everything_it_holds(
+    uri: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    queue: collections.deque[_SubmitPackage | _AttachPackage] = collections.deque()
+    worker, broken, _ = _worker(uri, queue)
+    submitted = [FluxExecutorFuture(threading.get_ident()) for _ in range(2)]
+    queue.extend(_SubmitPackage((TRUE,), {}, f) for f in submitted)
+    handle = worker._FluxExecutorThread__flux_handle  # type: ignore[attr-defined]
+
+    def failing_reactor_run(*_: object) -> int:
+        queue.append(_SubmitPackage((TRUE,), {}, late))  # queued while the loop runs
+        raise OSError(errno.EIO, "the reactor broke")
+
+    late = FluxExecutorFuture(threading.get_ident())
+    handle.reactor_run = failing_reactor_run
+    with (
+        caplog.at_level(logging.ERROR, logger="fluxsdk.job.executor"),
+        pytest.raises(OSError, match="the reactor broke"),
+    ):
+        worker.run()
+    assert "FluxExecutor worker" in caplog.text
+    assert broken.is_set() and worker.idle() and isinstance(worker.failure, OSError)
+    for future in [*submitted, late]:
+        with pytest.raises(OSError, match="the reactor broke"):
+            future.result(timeout=0)
+        with pytest.raises(RuntimeError, match="could not be submitted due to OSError"):
+            future.jobid(timeout=0)
+    worker.close()
+
+
+def test_a_broken_executor_refuses_work_and_says_why(uri: str) -> None:
+    with FluxExecutor(handle_args=(uri,)) as ex:
+        ex._broken_event.set()
+        with pytest.raises(RuntimeError, match=r"^Executor is broken"):
+            ex.submit(TRUE)
+        with pytest.raises(RuntimeError, match=r"^Executor is broken"):
+            ex.attach(1)
+
+
+def test_jobid_returns_in_other_threads_after_the_jobid_callbacks() -> None:
+    fut = FluxExecutorFuture(-1)
+    in_callback, release = threading.Event(), threading.Event()
+    order: list[str] = []
+
+    def slow_callback(f: FluxExecutorFuture) -> None:
+        order.append("callback start")
+        in_callback.set()
+        release.wait(30)
+        order.append("callback end")
+
+    fut.add_jobid_callback(slow_callback)
+    waiter = threading.Thread(target=lambda: order.append(f"jobid {int(fut.jobid(30))}"))
+    waiter.start()
+    setter = threading.Thread(target=fut._set_jobid, args=(JobID(7),))
+    setter.start()
+    assert in_callback.wait(30)
+    assert fut.jobid(timeout=0) == 7  # known already: no wait for the callbacks
+    waiter.join(timeout=0.2)
+    assert waiter.is_alive()  # still waiting for the callback to finish
+    release.set()
+    setter.join()
+    waiter.join()
+    assert order == ["callback start", "callback end", "jobid 7"]
+
+
+def test_out_of_range_job_ids_are_overflow_errors(h: fluxsdk.Flux) -> None:
+    for value in (-1, 2**64):
+        with pytest.raises(JobIDOverflowError) as info:
+            job.event_watch_async(h, value)
+        assert isinstance(info.value, OverflowError) and isinstance(info.value, ValueError)
+        with pytest.raises(OverflowError, match=r"0\.\.18446744073709551615"):
+            JobID(value)
 
 
 # -- the example -------------------------------------------------------------------------

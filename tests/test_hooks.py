@@ -228,10 +228,10 @@ def test_allow_and_block_lists(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(ENV_BLOCK, "fair-share")
     names = {info.name for info in _load().infos()}
     assert "audit" in names and "fair-share" not in names and "site-policy" not in names
-    assert "fluxsdk.core.connectors._builtin" in names  # built-ins always load
+    assert "fluxsdk.hooks._builtin" in names  # built-ins always load
     monkeypatch.setenv(ENV_ALLOW, "none")
     monkeypatch.delenv(ENV_BLOCK)
-    assert [info.name for info in _load().infos()] == ["fluxsdk.core.connectors._builtin"]
+    assert [info.name for info in _load().infos()] == ["fluxsdk.hooks._builtin"]
 
 
 def _fake_distribution(root: Path, name: str, entry_points: str) -> None:
@@ -535,7 +535,7 @@ class _Alias:
 
 def test_connectors_come_from_plugins_built_in_ones_too(fluxsdk_uri: str) -> None:
     table = plugin_connectors()
-    assert table["fluxsdk"].plugin == "fluxsdk.core.connectors._builtin"
+    assert table["fluxsdk"].plugin == "fluxsdk.hooks._builtin"
     alias = _Alias()
     with hooks.registered(alias, "alias"):
         uri = fluxsdk_uri.replace("fluxsdk://", "alias://")
@@ -619,7 +619,7 @@ def test_the_plugins_command_lists_what_is_loaded_and_from_where(
     with hooks.registered(Recorder(), "recorder"):
         text = _run_plugins_command(["--order"], capsys)
         data = json.loads(_run_plugins_command(["--json", "--order"], capsys))
-    assert "fluxsdk.core.connectors._builtin" in text and "built-in" in text
+    assert "fluxsdk.hooks._builtin" in text and "built-in" in text
     assert "recorder" in text and "register()" in text
     names = {entry["name"]: entry for entry in data["plugins"]}
     assert names["recorder"]["hooks"] == ["fluxsdk_job_event"]

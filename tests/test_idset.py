@@ -328,11 +328,36 @@ def test_test_and_contains() -> None:
     assert ids.test(1) and ids.test(3)
     assert not ids.test(0) and not ids.test(4)
     assert 2 in ids and 0 not in ids
-    assert "2" not in ids
-    assert -1 not in ids
-    assert 2.0 not in ids
-    assert True not in ids  # bool is not an id
+    assert 10**9 not in ids
     assert ids[2] is True and ids[5] is False
+
+
+@pytest.mark.parametrize("bad", ["2", 2.0, True, None])
+def test_contains_rejects_non_ids(bad: object) -> None:
+    # As in flux.idset, `in` is test(): a value that is not an id raises.
+    with pytest.raises(TypeError):
+        bad in IDset("1-3")  # noqa: B015
+
+
+def test_contains_rejects_negative_ids() -> None:
+    with pytest.raises(InvalidIdsetError, match="negative"):
+        -1 in IDset("1-3")  # noqa: B015
+
+
+@pytest.mark.parametrize("other", ["1-3", None, 7, [1, 2, 3]])
+def test_equality_with_non_idsets_raises(other: object) -> None:
+    # flux.idset's == is equal(), which accepts only IDsets.
+    ids = IDset("1-3")
+    with pytest.raises(TypeError):
+        ids == other  # noqa: B015
+    with pytest.raises(TypeError):
+        ids != other  # noqa: B015
+
+
+def test_equality_and_inequality() -> None:
+    assert IDset("1-3") == IDset([3, 2, 1])
+    assert IDset("1-3") != IDset("1-4")
+    assert (IDset("1-3") != IDset("1-3")) is False
 
 
 def test_test_rejects_bad_ids() -> None:
@@ -350,7 +375,6 @@ def test_test_rejects_bad_ids() -> None:
 def test_equality_and_hash() -> None:
     assert IDset("0-3") == IDset([0, 1, 2, 3])
     assert IDset("0-3") != IDset("0-4")
-    assert IDset("0-3") != "0-3"
     assert IDset("0-3").equal(IDset("[0-3]"))
     with pytest.raises(TypeError):
         IDset("0-3").equal("0-3")  # type: ignore[arg-type]

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
+from collections.abc import Iterable
 from typing import Any
 
 from fluxsdk.core import Flux
+from fluxsdk.eventlog import EventLogEvent, EventLogFormatter, decode_eventlog
 from fluxsdk.job import JobID, event_watch
 from fluxsdk.job._jobid import ENCODINGS
 
@@ -17,6 +18,28 @@ def register(commands: Any) -> None:
         "-p", "--path", default="eventlog", help="eventlog: 'eventlog' (main) or 'guest.output'"
     )
     eventlog.add_argument("-f", "--follow", action="store_true", help="wait for more events")
+    eventlog.add_argument(
+        "--format", default="text", choices=("text", "json"), help="entries as text or JSON"
+    )
+    eventlog.add_argument(
+        "-T",
+        "--time-format",
+        default="raw",
+        choices=("raw", "iso", "offset", "human", "reltime"),
+        help="timestamps: seconds since the epoch, ISO 8601, since the first entry, or human",
+    )
+    eventlog.add_argument(
+        "-H", "--human", action="store_true", help="human timestamps and colour on a terminal"
+    )
+    eventlog.add_argument(
+        "--color",
+        default="auto",
+        choices=("auto", "always", "never"),
+        help="colour: auto (on a terminal, the default), always or never",
+    )
+    eventlog.add_argument(
+        "-L", dest="color", action="store_const", const="always", help="same as --color=always"
+    )
     eventlog.add_argument("jobid")
     eventlog.set_defaults(func=_eventlog)
 
@@ -31,21 +54,18 @@ def register(commands: Any) -> None:
 
 def _eventlog(args: argparse.Namespace) -> int:
     jobid = JobID(args.jobid)
+    time_format = "human" if args.human else args.time_format
+    formatter = EventLogFormatter(args.format, time_format, args.color)
     with Flux() as handle:
+        events: Iterable[EventLogEvent]
         if args.follow:
             events = event_watch(handle, jobid, args.path)
         else:
             key = args.path
             text = handle.rpc("job-info.lookup", {"id": jobid, "keys": [key], "flags": 0}).get()
-            events = (json.loads(line) for line in text[key].splitlines())
+            events = decode_eventlog(text[key])
         for event in events:
-            context = event.get("context")
-            extra = (
-                " " + " ".join(f"{k}={json.dumps(v)}" for k, v in context.items())
-                if context
-                else ""
-            )
-            print(f"{event['timestamp']:.6f} {event['name']}{extra}", flush=True)
+            print(formatter.format(event), flush=True)
     return 0
 
 

@@ -7,6 +7,11 @@ timers. :func:`wait_any` blocks until one of several futures is ready, and
 :class:`CompositeFuture` builds futures out of others (flux's ``FutureExt``).
 The same surface serves the embedded instance and, through the
 libflux-core connector, a real Flux broker.
+
+Core imports no layer above it: what it needs from them is registered into
+it (:func:`set_default_uri_provider` for ``Flux()`` with no URI,
+:func:`set_connector_lookup` for the plugins' connectors); ``import fluxsdk``
+does both.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from fluxsdk.core._errors import (
     ReactorStoppedError,
 )
 from fluxsdk.core._future import RPC, Future, wait_any
-from fluxsdk.core._handle import Flux
+from fluxsdk.core._handle import Flux, set_default_uri_provider
 from fluxsdk.core._message import (
     FLUX_NODEID_ANY,
     FLUX_NODEID_UPSTREAM,
@@ -38,7 +43,11 @@ from fluxsdk.core._reactor import (
     Watcher,
 )
 from fluxsdk.core._uri import FluxURI, embedded_uri, parse_uri
-from fluxsdk.core.connectors import Connector, register_connector
+from fluxsdk.core.connectors import (
+    Connector,
+    register_connector,
+    set_connector_lookup,
+)
 
 __all__ = [
     "FLUX_NODEID_ANY",
@@ -67,6 +76,8 @@ __all__ = [
     "embedded_uri",
     "parse_uri",
     "register_connector",
+    "set_connector_lookup",
+    "set_default_uri_provider",
     "wait_any",
 ]
 

@@ -1,10 +1,12 @@
 """The Flux handle: a connection to an instance, its RPCs and its reactor.
 
 ``Flux(uri)`` opens the connector that the URI's scheme names; with no URI it
-uses ``$FLUX_URI``, and without that the user's default embedded instance
-(started on first use). ``Flux.rpc()`` sends a request and returns its
-:class:`~fluxsdk.core.RPC` future; responses are matched to futures by
-matchtag, allocated per handle and recycled once a request is answered.
+uses ``$FLUX_URI``, and without that the URI of the default instance, which a
+higher layer provides with :func:`set_default_uri_provider` (``import
+fluxsdk`` registers the user's embedded instance, started on first use).
+``Flux.rpc()`` sends a request and returns its :class:`~fluxsdk.core.RPC`
+future; responses are matched to futures by matchtag, allocated per handle and
+recycled once a request is answered.
 
 A handle is confined to the thread that created it, as ``flux_t`` is: open
 one handle per thread. Using it from another thread raises
@@ -15,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import importlib
 import json
 import math
 import os
@@ -50,7 +51,7 @@ from fluxsdk.core._reactor import EVENT_READ, EVENT_WRITE, Reactor, TimerCallbac
 from fluxsdk.core._uri import parse_uri
 from fluxsdk.core.connectors import Connector, open_connector
 
-__all__ = ["Flux", "resolve_uri"]
+__all__ = ["DefaultURIProvider", "Flux", "resolve_uri", "set_default_uri_provider"]
 
 _MAX_MATCHTAG: Final = 0xFFFFFFFF
 _POLLIN: Final = select.POLLIN
@@ -71,28 +72,57 @@ class LoopHook(Protocol):
         """The connection is going away: stop watching it and wake every waiter."""
 
 
+DefaultURIProvider = Callable[[], str]
+"""Returns the URI of the default instance (starting it if need be)."""
+
+_default_uri_provider: DefaultURIProvider | None = None
+
+
+def set_default_uri_provider(provider: DefaultURIProvider | None) -> DefaultURIProvider | None:
+    """Make ``provider()`` the source of the URI a handle opens when none is given.
+
+    Core cannot know how a default instance is found or started (that is a
+    higher layer's business), so that layer registers it here; ``import
+    fluxsdk`` registers the per-user embedded instance. ``None`` removes it.
+    Returns the provider it replaces.
+    """
+    global _default_uri_provider
+    if provider is not None and not callable(provider):
+        raise TypeError(f"the default URI provider must be callable, not {provider!r}")
+    previous, _default_uri_provider = _default_uri_provider, provider
+    return previous
+
+
 def resolve_uri(uri: str | None = None) -> str:
-    """The URI a handle opens: ``uri``, else ``$FLUX_URI``, else the default instance."""
+    """The URI a handle opens: ``uri``, else ``$FLUX_URI``, else the default instance's.
+
+    Raises:
+        DefaultInstanceUnavailableError: no URI, no ``$FLUX_URI``, and no
+            default instance (none registered, or it cannot be imported).
+    """
     if uri:
         return uri
     env = os.environ.get("FLUX_URI")
     if env:
         return env
-    try:
-        instance = importlib.import_module("fluxsdk.instance")
-        default_uri = instance.default_uri
-    except (ImportError, AttributeError) as exc:
-        raise DefaultInstanceUnavailableError(
-            errno.ENOSYS,
-            "no URI given and FLUX_URI is not set, and the default embedded instance "
-            f"cannot be started ({exc}); pass a URI such as fluxsdk:///path/to/instance",
-        ) from exc
-    resolved = default_uri(start=True)
-    if not isinstance(resolved, str):
-        raise DefaultInstanceUnavailableError(
-            errno.EINVAL, f"fluxsdk.instance.default_uri() returned {resolved!r}, not a URI"
-        )
-    return resolved
+    provider = _default_uri_provider
+    why = "no default instance is registered"
+    if provider is not None:
+        try:
+            resolved = provider()
+        except ImportError as exc:
+            why = f"the default instance cannot be loaded: {exc}"
+        else:
+            if not isinstance(resolved, str) or not resolved:
+                raise DefaultInstanceUnavailableError(
+                    errno.EINVAL, f"the default URI provider returned {resolved!r}, not a URI"
+                )
+            return resolved
+    raise DefaultInstanceUnavailableError(
+        errno.ENOSYS,
+        f"no URI given and FLUX_URI is not set, and {why}; "
+        "pass a URI such as fluxsdk:///path/to/instance",
+    )
 
 
 class Flux:
@@ -281,6 +311,17 @@ class Flux:
         if self._conn.pending_output:
             self._set_writing(True)
         return tag
+
+    def _hand_over(self) -> None:
+        """Make the calling thread this handle's owner.
+
+        For code that opens a handle and then starts the thread that uses it
+        (the job executor's workers): the opening thread must not touch the
+        handle afterwards.
+        """
+        if self._closed:
+            raise ConnectionLostError(errno.ECONNRESET, f"the handle on {self.uri} is closed")
+        self._thread = threading.get_ident()
 
     def _sign_jobspec(self, jobspec: bytes) -> str:
         """``jobspec`` signed as this handle's instance expects (for job submission)."""

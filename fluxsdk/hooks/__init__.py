@@ -12,11 +12,16 @@ choose which); an instance loads the plugins its configuration or command
 line names. :func:`register` adds one at run time. A plugin that raises,
 hangs or returns garbage is reported by name and never takes fluxsdk down.
 See ``docs/plugins.md``.
+
+Importing this package (``import fluxsdk`` does) installs the plugins'
+connectors into :mod:`fluxsdk.core.connectors`, which never imports upward.
 """
 
 from __future__ import annotations
 
+from fluxsdk.core.connectors import set_connector_lookup
 from fluxsdk.hooks import hookspecs
+from fluxsdk.hooks._connectors import plugin_connectors
 from fluxsdk.hooks._errors import JobspecRejectedError, PluginError
 from fluxsdk.hooks._global import (
     disabled,
@@ -50,3 +55,6 @@ __all__ = [
     "registered",
     "unregister",
 ]
+
+# Core opens URIs with the connectors plugins provide (the built-in fluxsdk:// one included).
+set_connector_lookup(plugin_connectors)

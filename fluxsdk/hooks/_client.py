@@ -23,7 +23,7 @@ from fluxsdk.hooks._manager import PluginManager
 from fluxsdk.hooks._values import Rejection, Submission
 
 if TYPE_CHECKING:
-    from fluxsdk.job import Jobspec
+    from fluxsdk.job._jobspec import Jobspec
 
 __all__ = ["ClientHooks", "client_hooks"]
 

@@ -14,13 +14,14 @@ import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Final, cast
 
+from fluxsdk.core.connectors._base import Connector
 from fluxsdk.hooks._call import FAILED
 from fluxsdk.hooks._errors import PluginError
 from fluxsdk.hooks._global import get_plugin_manager
 
 if TYPE_CHECKING:
     from fluxsdk.core._uri import FluxURI
-    from fluxsdk.core.connectors import Connector, ConnectorFactory
+    from fluxsdk.core.connectors import ConnectorFactory
 
 __all__ = ["PluginConnector", "plugin_connectors", "valid_scheme"]
 
@@ -58,8 +59,6 @@ class PluginConnector:
             OSError: the factory's own error (it could not connect).
             PluginError: the factory raised anything else, or returned no Connector.
         """
-        from fluxsdk.core.connectors._base import Connector
-
         try:
             connector = self.factory(uri)
         except OSError:

@@ -40,7 +40,7 @@ ENV_ALLOW: Final = "FLUXSDK_PLUGINS"
 ENV_BLOCK: Final = "FLUXSDK_DISABLE_PLUGINS"
 ENV_SLOW: Final = "FLUXSDK_PLUGIN_SLOW"
 
-CLIENT_BUILTINS: Final = ("fluxsdk.core.connectors._builtin",)
+CLIENT_BUILTINS: Final = ("fluxsdk.hooks._builtin",)
 """Modules registered as built-in plugins in every process (the embedded connector)."""
 
 DEFAULT_SLOW_SECONDS: Final = 0.1

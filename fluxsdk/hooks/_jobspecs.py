@@ -15,7 +15,7 @@ from collections import OrderedDict
 from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
-    from fluxsdk.job import Jobspec
+    from fluxsdk.job._jobspec import Jobspec
 
 __all__ = ["JobspecMemo", "copy_json"]
 

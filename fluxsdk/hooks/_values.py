@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Final
 import attrs
 
 if TYPE_CHECKING:
-    from fluxsdk.job import JobID
+    from fluxsdk.job._jobid import JobID
 
 __all__ = ["InstanceInfo", "InstanceJob", "Rejection", "Submission"]
 

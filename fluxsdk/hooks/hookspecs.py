@@ -23,7 +23,8 @@ if TYPE_CHECKING:
     from fluxsdk.core.connectors import ConnectorFactory
     from fluxsdk.eventlog import EventLogEvent
     from fluxsdk.hooks._values import InstanceInfo, InstanceJob, Submission
-    from fluxsdk.job import JobID, Jobspec
+    from fluxsdk.job._jobid import JobID
+    from fluxsdk.job._jobspec import Jobspec
 
 __all__ = [
     "fluxsdk_connectors",
@@ -138,7 +139,9 @@ def fluxsdk_connectors() -> Mapping[str, ConnectorFactory] | None:
     ``uri.text``...) and returns an open ``fluxsdk.core.connectors.Connector``,
     or raises an ``OSError`` that tells the user why it cannot. The built-in
     ``fluxsdk://`` connector (the embedded instance) is provided through this
-    hook too.
+    hook too. ``fluxsdk.core`` never imports the hooks: importing
+    ``fluxsdk.hooks`` (``import fluxsdk`` does) installs this hook's table into
+    it with ``fluxsdk.core.set_connector_lookup``.
 
     Called: once per process when the first handle is opened, and again after
     plugins are registered or unregistered.

@@ -7,9 +7,14 @@ connector speaks (see ``docs/protocol.md``).
 
 from __future__ import annotations
 
+import sys
+import types
+from typing import Any
+
 from fluxsdk.eventlog import EventLogEvent
 from fluxsdk.job._jobid import JobID, id_encode, id_parse
 from fluxsdk.job._jobspec import Jobspec, JobspecV1, validate_jobspec
+from fluxsdk.job._utils import BatchConfig
 from fluxsdk.job.event import (
     MAIN_EVENTS,
     JobEventWatchFuture,
@@ -39,10 +44,12 @@ from fluxsdk.job.submit import (
     submit_async,
     submit_get_id,
 )
+from fluxsdk.job.timeleft import timeleft
 from fluxsdk.job.wait import result, result_async, wait, wait_async, wait_get_status
 
 __all__ = [
     "MAIN_EVENTS",
+    "BatchConfig",
     "EventLogEvent",
     "FluxExecutor",
     "FluxExecutorFuture",
@@ -85,8 +92,29 @@ __all__ = [
     "submit",
     "submit_async",
     "submit_get_id",
+    "timeleft",
     "validate_jobspec",
     "wait",
     "wait_async",
     "wait_get_status",
 ]
+
+
+class _JobPackage(types.ModuleType):
+    """``fluxsdk.job`` as a module whose ``Jobspec``, ``JobID`` and ``timeleft`` stay put.
+
+    As in flux, ``Jobspec`` and ``JobID`` are both submodules and the classes
+    they define (``timeleft`` a submodule and its function). Importing a
+    submodule binds it on its package; when the submodule is imported under a
+    second name (an import hook that maps ``flux.job.Jobspec`` to
+    ``fluxsdk.job.Jobspec``), that binding would replace the class with the
+    module. This keeps the class.
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in ("Jobspec", "JobID", "timeleft") and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _JobPackage

@@ -39,7 +39,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from fluxsdk.errors import InvalidInputError, InvalidJobIDError
+from fluxsdk.errors import InvalidInputError, InvalidJobIDError, JobIDOverflowError
 
 __all__ = ["ENCODINGS", "JobID", "id_encode", "id_parse"]
 
@@ -348,7 +348,7 @@ def _check_int(jobid: object) -> int:
         raise TypeError(f"a job ID must be an int, str or JobID, not {type(jobid).__name__}")
     value = int(jobid)
     if not 0 <= value <= _MAX_ID:
-        raise InvalidJobIDError(
+        raise JobIDOverflowError(
             f"{value} is not a valid job ID: expected an integer 0..18446744073709551615"
         )
     return value

@@ -14,7 +14,7 @@ import datetime
 import json
 import math
 import os
-import stat
+import pathlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import IO, Any, TypeVar
 
@@ -22,11 +22,14 @@ import yaml
 
 from fluxsdk.errors import InvalidDurationError, JobspecError, JobspecTypeError
 from fluxsdk.job import _jobspec_rules as rules
-from fluxsdk.util import del_treedict, parse_fsd, set_treedict
+from fluxsdk.job._options import apply_options as apply
+from fluxsdk.job._utils import BatchConfig, normalize_conf
+from fluxsdk.util import Fileref, del_treedict, parse_fsd, set_treedict
 
 __all__ = ["Jobspec", "JobspecV1", "validate_jobspec"]
 
 _J = TypeVar("_J", bound="Jobspec")
+_V1 = TypeVar("_V1", bound="JobspecV1")
 PathLike = str | os.PathLike[str]
 Duration = int | float | str | datetime.timedelta
 
@@ -358,18 +361,9 @@ class Jobspec:
         """
         if not isinstance(data, (str, Mapping)):
             raise JobspecTypeError("data must be a mapping or a string")
-        mode = 0o600 if perms is None else perms
         if isinstance(data, str) and encoding is None and "\n" in data:
             encoding = "utf-8"
-        ref: dict[str, Any] = {"mode": mode | stat.S_IFREG}
-        if isinstance(data, Mapping):
-            ref["data"] = data
-        elif encoding is not None:
-            if encoding not in ("utf-8", "base64"):
-                raise JobspecError(f"invalid encoding {encoding!r} (expected utf-8 or base64)")
-            ref["data"], ref["encoding"] = data, encoding
-        else:
-            ref.update(_read_fileref(data))
+        ref = Fileref(data, perms=0o600 if perms is None else perms, encoding=encoding)
         files = self._system_attr("files") or {}
         files[path] = ref
         self.setattr("system.files", files)
@@ -423,20 +417,6 @@ class Jobspec:
 
     def __str__(self) -> str:
         return str(self.jobspec)
-
-
-def _read_fileref(path: str) -> dict[str, Any]:
-    import base64
-
-    st = os.stat(path)
-    with open(path, "rb") as stream:
-        content = stream.read()
-    ref: dict[str, Any] = {"mode": st.st_mode, "size": st.st_size}
-    try:
-        ref["data"], ref["encoding"] = content.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        ref["data"], ref["encoding"] = base64.b64encode(content).decode("ascii"), "base64"
-    return ref
 
 
 class JobspecV1(Jobspec):
@@ -764,6 +744,270 @@ class JobspecV1(Jobspec):
         if conf is not None:
             jobspec.add_file("conf.json", conf)
         return jobspec
+
+    @classmethod
+    def from_submit(
+        cls,
+        command: Sequence[str],
+        *,
+        ntasks: int = 1,
+        nodes: int | None = None,
+        cores_per_task: int = 1,
+        gpus_per_task: int | None = None,
+        exclusive: bool = False,
+        name: str | None = None,
+        queue: str | None = None,
+        bank: str | None = None,
+        cwd: PathLike | None = None,
+        output: PathLike | None = None,
+        error: PathLike | None = None,
+        input: PathLike | None = None,
+        label_io: bool = False,
+        unbuffered: bool = False,
+        **kwargs: Any,
+    ) -> JobspecV1:
+        """Build the jobspec ``flux submit`` would: :meth:`from_command` + :meth:`apply_options`.
+
+        The caller's environment and default resource limits are propagated
+        (pass ``env=``/``rlimit=`` rules to filter them); every other
+        keyword of :meth:`apply_options`, and options added by ``submit``
+        command-line plugins, may be given. Plugins run after the resources
+        are laid out, so a ``preinit`` callback cannot resize the job.
+        """
+        jobspec = cls.from_command(
+            command,
+            num_tasks=ntasks,
+            cores_per_task=cores_per_task,
+            gpus_per_task=gpus_per_task,
+            num_nodes=nodes,
+            exclusive=exclusive,
+            name=name,
+            queue=queue,
+            bank=bank,
+            cwd=cwd,
+            output=output,
+            error=error,
+            input=input,
+            label_io=label_io,
+            unbuffered=unbuffered,
+        )
+        return jobspec.apply_options(
+            prog="submit", env=kwargs.pop("env", []), rlimit=kwargs.pop("rlimit", []), **kwargs
+        )
+
+    @classmethod
+    def from_alloc(
+        cls,
+        *,
+        nslots: int | None = None,
+        nodes: int | None = None,
+        cores_per_slot: int = 1,
+        gpus_per_slot: int | None = None,
+        exclusive: bool = False,
+        broker_opts: Iterable[str] | None = None,
+        conf: Mapping[str, Any] | BatchConfig | str | None = None,
+        bg: bool = False,
+        name: str | None = None,
+        queue: str | None = None,
+        bank: str | None = None,
+        cwd: PathLike | None = None,
+        output: PathLike | None = None,
+        error: PathLike | None = None,
+        input: PathLike | None = None,
+        label_io: bool = False,
+        unbuffered: bool = False,
+        **kwargs: Any,
+    ) -> JobspecV1:
+        """Build the jobspec ``flux alloc`` would: a nested instance, options applied.
+
+        Give ``nslots``, or ``nodes`` alone (one slot per node, exclusive).
+        ``conf`` is a dict, a :class:`~fluxsdk.job.BatchConfig` or a
+        ``--conf`` string; ``bg`` starts the instance without an initial
+        program (``-Sbroker.rc2_none=1``) and captures its pty. ``cwd``
+        defaults to the current directory. Other keywords go to
+        :meth:`apply_options` (plugins of the ``alloc`` command).
+
+        Raises:
+            JobspecError: neither ``nslots`` nor ``nodes`` is given.
+        """
+        if nslots is None:
+            if nodes is None:
+                raise JobspecError("from_alloc() requires nslots or nodes")
+            nslots, exclusive = nodes, True
+        opts = list(broker_opts or ())
+        if bg:
+            opts.append("-Sbroker.rc2_none=1")
+        jobspec = cls.from_nest_command(
+            [],
+            num_slots=nslots,
+            cores_per_slot=cores_per_slot,
+            gpus_per_slot=gpus_per_slot,
+            num_nodes=nodes,
+            broker_opts=opts,
+            exclusive=exclusive,
+            conf=normalize_conf(conf),
+            name=name,
+            queue=queue,
+            bank=bank,
+            cwd=os.getcwd() if cwd is None else cwd,
+            output=output,
+            error=error,
+            input=input,
+            label_io=label_io,
+            unbuffered=unbuffered,
+        )
+        if bg:
+            jobspec.setattr_shell_option("pty.capture", 1)
+        return jobspec.apply_options(
+            prog="alloc", env=kwargs.pop("env", []), rlimit=kwargs.pop("rlimit", []), **kwargs
+        )
+
+    @classmethod
+    def from_batch(
+        cls,
+        script: PathLike | None = None,
+        *,
+        content: str | None = None,
+        nslots: int | None = None,
+        nodes: int | None = None,
+        cores_per_slot: int = 1,
+        gpus_per_slot: int | None = None,
+        exclusive: bool = False,
+        broker_opts: Iterable[str] | None = None,
+        conf: Mapping[str, Any] | BatchConfig | str | None = None,
+        wrap: bool = False,
+        name: str | None = None,
+        queue: str | None = None,
+        bank: str | None = None,
+        cwd: PathLike | None = None,
+        output: PathLike | None = None,
+        error: PathLike | None = None,
+        input: PathLike | None = None,
+        label_io: bool = False,
+        unbuffered: bool = False,
+        **kwargs: Any,
+    ) -> JobspecV1:
+        """Build the jobspec ``flux batch`` would: a nested instance running a script.
+
+        Give the script as a file (``script``; the job is named after the
+        file) or as text (``content``; the job is named ``batch``), not both.
+        ``wrap`` prepends ``#!/bin/sh`` to a script without a shebang. One
+        slot by default, or ``nodes`` alone (one slot per node, exclusive);
+        output goes to ``flux-{{id}}.out`` and ``cwd`` is the current
+        directory unless given. Other keywords go to :meth:`apply_options`.
+
+        Raises:
+            TypeError: both or neither of ``script`` and ``content`` are given.
+            JobspecError: the script does not start with ``#!``.
+        """
+        if script is not None and content is not None:
+            raise TypeError("from_batch() accepts 'script' or 'content', not both")
+        if content is None:
+            if script is None:
+                raise TypeError(
+                    "from_batch() requires 'script' (file path) or 'content' (inline script)"
+                )
+            path = pathlib.Path(script)
+            name = path.name if name is None else name
+            content = path.read_text(encoding="utf-8")
+        if wrap and not content.startswith("#!"):
+            content = "#!/bin/sh\n" + content
+        if nslots is None:
+            if nodes is not None:
+                nslots, exclusive = nodes, True
+            else:
+                nslots = 1
+        jobspec = cls.from_batch_command(
+            content,
+            "batch" if name is None else name,
+            num_slots=nslots,
+            cores_per_slot=cores_per_slot,
+            gpus_per_slot=gpus_per_slot,
+            num_nodes=nodes,
+            broker_opts=broker_opts,
+            exclusive=exclusive,
+            conf=normalize_conf(conf),
+            cwd=os.getcwd() if cwd is None else cwd,
+            output="flux-{{id}}.out" if output is None else output,
+            error=error,
+            input=input,
+            label_io=label_io,
+            unbuffered=unbuffered,
+            queue=queue,
+            bank=bank,
+        )
+        return jobspec.apply_options(
+            prog="batch", env=kwargs.pop("env", []), rlimit=kwargs.pop("rlimit", []), **kwargs
+        )
+
+    def apply_options(
+        self: _V1,
+        args: Any = None,
+        *,
+        prog: str | None = None,
+        _preinit: bool = True,
+        env: str | Sequence[str] | None = None,
+        rlimit: str | Sequence[str] | None = None,
+        signal: str | None = None,
+        taskmap: str | None = None,
+        dependency: str | Sequence[str] | None = None,
+        requires: str | Sequence[str] | None = None,
+        shell_options: Mapping[str, Any] | None = None,
+        time_limit: str | float | None = None,
+        attributes: Mapping[str, Any] | None = None,
+        add_file: str | Sequence[str] | None = None,
+        **kwargs: Any,
+    ) -> _V1:
+        """Apply ``flux submit`` options to this jobspec in place; returns self.
+
+        Options come as keywords, or as attributes of ``args`` (an
+        ``argparse.Namespace`` or any object, as the command line passes;
+        it may also carry ``setopt``/``setattr`` lists of ``KEY[=VALUE]``
+        strings); keywords win. Absent options change nothing.
+
+        :param prog: ``"submit"``, ``"run"``, ``"batch"`` or ``"alloc"``:
+            run that command's plugins (see :mod:`fluxsdk.cli.plugin`); their
+            options are accepted as extra keywords under their prefixed names.
+        :param env: ``--env`` rules: ``VAR=VALUE``, ``VAR`` (glob), ``-PATTERN``,
+            ``^FILE``; values with ``{{...}}`` go to the shell's ``env-expand``.
+            Applied only when given (``[]`` propagates the whole environment)
+            or when ``args`` is.
+        :param rlimit: ``--rlimit`` rules: ``NAME``, ``NAME=VALUE``, ``-NAME``
+            (``"-*"`` propagates none). Applied only when given or with ``args``.
+        :param signal: ``[SIG][@TIME]``: signal the job TIME before it expires
+            (default SIGUSR1, 60 s).
+        :param taskmap: task mapping, e.g. ``"block"``, ``"cyclic:2"``.
+        :param dependency: RFC 26 dependency URIs, e.g. ``["afterok:ƒ2"]``.
+        :param requires: RFC 35 constraint terms, and-ed, e.g. ``["host:n1", "gpu"]``.
+        :param shell_options: shell options as a dict, applied after ``setopt``.
+        :param time_limit: seconds, or an RFC 23 duration such as ``"30m"``.
+        :param attributes: jobspec attributes by dotted key: a bare key is
+            under ``system.``, a leading ``.`` under ``attributes.``.
+        :param add_file: ``--add-file`` values: ``PATH``, ``NAME=PATH``,
+            ``NAME=TEXT`` (with a newline), ``NAME:PERMS=...``.
+        :raises TypeError: a keyword is neither an option nor a plugin's option.
+        :raises ValueError: an option value is invalid.
+        """
+        apply(
+            self,
+            args,
+            prog=prog,
+            preinit=_preinit,
+            options={
+                "env": env,
+                "rlimit": rlimit,
+                "signal": signal,
+                "taskmap": taskmap,
+                "dependency": dependency,
+                "requires": requires,
+                "shell_options": shell_options,
+                "time_limit": time_limit,
+                "attributes": attributes,
+                "add_file": add_file,
+            },
+            plugin_options=kwargs,
+        )
+        return self
 
 
 def _check_command(command: object, allow_empty: bool = False) -> None:

@@ -8,11 +8,15 @@ when a fatal exception ended the job. The futures work with
 ``concurrent.futures.wait`` and ``as_completed``, and report the job ID and
 the job's events (RFC 21) to callbacks.
 
-How it works: each worker thread owns a Flux handle (handles are confined to
-their thread) and runs its reactor. Submissions reach a worker through a queue
-and a socket pair that wakes its reactor at once, so nothing polls. The worker
+How it works, in flux's shape: each worker thread (:class:`_FluxExecutorThread`)
+owns a Flux handle and runs its reactor. The executor puts work on the
+worker's queue (a deque of :class:`_SubmitPackage` and :class:`_AttachPackage`)
+and wakes its reactor through a socket pair, so nothing polls. The worker
 submits, follows the job's main eventlog to its end, and forgets the job: a
-finished job leaves nothing behind in the executor.
+finished job leaves nothing behind in the executor. A worker keeps running
+while its executor is open or it has work (``__work_remains``); a worker whose
+loop fails sets the executor's ``_broken_event`` and fails every future it
+holds.
 
 Where this differs from flux's executor, on purpose:
 
@@ -22,7 +26,10 @@ Where this differs from flux's executor, on purpose:
   is called, so changing it afterwards does not change the submitted job.
 * ``shutdown(cancel_futures=True)`` works (flux's raises ``AttributeError``).
 * Callbacks of one future never run concurrently and run in the order their
-  triggers happened, whichever thread registers them.
+  triggers happened, whichever thread registers them; :meth:`~FluxExecutorFuture.jobid`
+  returns in another thread only once the job ID callbacks have run.
+* :meth:`~FluxExecutor.attach` with a valid job ID in any RFC 19 form reports
+  it as a :class:`~fluxsdk.job.JobID` (flux reports the value as given).
 """
 
 from __future__ import annotations
@@ -42,7 +49,7 @@ import threading
 import weakref
 from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, NamedTuple, cast
 
 from fluxsdk.core import Flux
 from fluxsdk.core._errors import ConnectionLostError
@@ -56,7 +63,7 @@ from fluxsdk.job.event import (
     JobIDLike,
     event_watch_async,
 )
-from fluxsdk.job.submit import SubmitFuture, submit_async
+from fluxsdk.job.submit import SubmitFuture, submit_async, submit_get_id
 
 __all__ = ["FluxExecutor", "FluxExecutorFuture"]
 
@@ -71,6 +78,10 @@ EventCallback = Callable[["FluxExecutorFuture", EventLogEvent], object]
 # and write again (keeps replies flowing while a big batch is queued).
 _BATCH: Final = 256
 _SUBMIT_PARAMETERS: Final = inspect.signature(submit_async)
+
+
+class JobIDAlreadySetError(concurrent.futures.InvalidStateError, RuntimeError):
+    """A future's job ID was set twice (a ``RuntimeError``, as flux raises)."""
 
 
 def _exit_code(status: int) -> int:
@@ -104,8 +115,11 @@ class FluxExecutorFuture(concurrent.futures.Future[int]):
         # The thread that completes this future: it must never wait for it.
         self._owner = owning_thread_id
         self._lock = threading.Lock()
+        # Set (under the lock) once the job ID or its error is known; waiters
+        # are woken (_jobid_known) only after the job ID callbacks have run.
+        self._jobid_set = False
         self._jobid_known = threading.Event()
-        self._jobid_value: JobID | None = None
+        self._jobid_value: object = None
         self._jobid_error: BaseException | None = None
         self._jobid_callbacks: list[JobIDCallback] = []
         # Filled lazily: most futures see a handful of distinct events.
@@ -126,16 +140,18 @@ class FluxExecutorFuture(concurrent.futures.Future[int]):
             RuntimeError: the job could not be submitted (the reason is in
                 the message and in :meth:`exception`), or the call was made
                 from a callback run by the thread that would set the ID.
+
+        A future of :meth:`FluxExecutor.attach` reports the job ID it was
+        given, even when that is no job ID (the future then fails).
         """
-        if not self._jobid_known.is_set():
+        if not self._jobid_set:
             if timeout != 0:
                 self._check_not_owner("jobid")
             if not self._jobid_known.wait(timeout):
                 raise concurrent.futures.TimeoutError()
         if self._jobid_error is not None:
             raise self._jobid_error
-        assert self._jobid_value is not None
-        return self._jobid_value
+        return cast(JobID, self._jobid_value)
 
     def add_jobid_callback(self, callback: JobIDCallback) -> FluxExecutorFuture:
         """Call ``callback(future)`` once the job ID is known (at once if it is).
@@ -145,32 +161,36 @@ class FluxExecutorFuture(concurrent.futures.Future[int]):
         Returns the future, so calls can be chained.
         """
         with self._lock:
-            if not self._jobid_known.is_set():
+            if not self._jobid_set:
                 self._jobid_callbacks.append(callback)
                 return self
             self._calls.append(functools.partial(self._call, callback))
         self._drain()
         return self
 
-    def _set_jobid(self, jobid: JobID | None, exc: BaseException | None = None) -> None:
+    def _set_jobid(self, jobid: object, exc: BaseException | None = None) -> None:
         """Set the job ID, or the error :meth:`jobid` raises (for executors and tests).
 
         Raises:
-            concurrent.futures.InvalidStateError: the job ID was already set.
+            JobIDAlreadySetError: the job ID was already set (a
+                ``RuntimeError`` and ``concurrent.futures.InvalidStateError``).
         """
         if not self._set_jobid_once(jobid, exc):
-            raise concurrent.futures.InvalidStateError("invalid state: the job ID is already set")
+            raise JobIDAlreadySetError("invalid state: the job ID is already set")
 
-    def _set_jobid_once(self, jobid: JobID | None, exc: BaseException | None) -> bool:
+    def _set_jobid_once(self, jobid: object, exc: BaseException | None) -> bool:
         with self._lock:
-            if self._jobid_known.is_set():
+            if self._jobid_set:
                 return False
             self._jobid_value = jobid
             self._jobid_error = exc
-            self._jobid_known.set()
+            self._jobid_set = True
             callbacks, self._jobid_callbacks = self._jobid_callbacks, []
             self._calls.extend(functools.partial(self._call, cb) for cb in callbacks)
-        self._drain()
+        try:
+            self._drain()
+        finally:
+            self._jobid_known.set()
         return True
 
     # -- events -----------------------------------------------------------------------
@@ -306,187 +326,211 @@ class FluxExecutorFuture(concurrent.futures.Future[int]):
         return cancelled
 
 
-class _Package:
-    """One unit of work for a worker: submit a job, or follow an existing one."""
+class _SubmitPackage(NamedTuple):
+    """Work for a worker: submit a job with ``submit_async(h, *submit_args, **submit_kwargs)``."""
 
-    __slots__ = ("arguments", "future", "jobid")
+    submit_args: tuple[Any, ...]
+    submit_kwargs: dict[str, Any]
+    future: FluxExecutorFuture
 
-    def __init__(
-        self,
-        future: FluxExecutorFuture,
-        *,
-        arguments: dict[str, Any] | None = None,
-        jobid: JobID | None = None,
-    ) -> None:
-        self.future = future
-        self.arguments = arguments
+
+class _AttachPackage:
+    """Work for a worker: follow job ``jobid``. Sets the future's job ID at once."""
+
+    __slots__ = ("future", "jobid")
+
+    def __init__(self, jobid: object, future: FluxExecutorFuture) -> None:
         self.jobid = jobid
+        self.future = future
+        future._set_jobid(jobid)
 
 
-class _Shared:
-    """What the executor and its workers share (never the executor itself, so
-    that a forgotten executor can be garbage collected and its workers stopped)."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.shutdown = False
-        self.broken: BaseException | None = None
+_AnyPackage = _SubmitPackage | _AttachPackage
 
 
-class _Worker(threading.Thread):
-    """A thread with its own Flux handle that submits and follows jobs."""
+class _FluxExecutorThread(threading.Thread):
+    """A worker: a thread with its own Flux handle that submits and follows jobs.
+
+    It takes packages from ``packages_to_handle`` (filled by the executor,
+    which calls :meth:`wake` after each), and runs until ``exit_event`` is set
+    and no work remains. The handle is opened here, in the constructing
+    thread (so a bad URI fails the executor's constructor), and handed over
+    to the worker when it starts. :meth:`run` may also be called directly
+    (then the handle stays open, for another call).
+
+    If its loop fails, the worker sets ``broken_event``, fails every future
+    it holds with the error and re-raises it. ``poll_interval`` is accepted
+    for flux's signature and unused: the worker is woken when work arrives.
+    ``lock``, shared with the executor, makes "check broken, then queue" and
+    "break, then take the queue" exclusive.
+    """
 
     def __init__(
         self,
-        shared: _Shared,
-        handle_args: tuple[Any, ...],
-        handle_kwargs: dict[str, Any],
-        name: str,
+        broken_event: threading.Event,
+        exit_event: threading.Event,
+        packages_to_handle: collections.deque[_AnyPackage],
+        poll_interval: float,
+        handle_args: Iterable[Any],
+        handle_kwargs: Mapping[str, Any],
+        *,
+        name: str | None = None,
+        lock: threading.Lock | None = None,
     ) -> None:
         super().__init__(name=name, daemon=True)
-        self.queue: collections.deque[_Package] = collections.deque()
-        self.running: set[FluxExecutorFuture] = set()
-        self.started_up = threading.Event()
-        self.startup_error: BaseException | None = None
-        self._shared = shared
-        self._handle_args = handle_args
-        self._handle_kwargs = handle_kwargs
-        self._handle: Flux | None = None
-        self._keeps_reactor = False
-        self._signalled = False
-        self._batch_scheduled = False
-        self._wake_recv, self._wake_send = socket.socketpair()
-        self._wake_recv.setblocking(False)
-        self._wake_send.setblocking(False)
+        del poll_interval  # see the class docstring
+        self.__broken_event = broken_event
+        self.__exit_event = exit_event
+        self.__packages_to_handle = packages_to_handle
+        self.__lock = lock or threading.Lock()
+        self.__flux_handle = Flux(*handle_args, **handle_kwargs)
+        self.__running_user_futures: set[FluxExecutorFuture] = set()
+        self.failure: BaseException | None = None
+        """Why this worker broke (its loop failed, or the connection was lost)."""
+        self.__holds_reactor = False
+        self.__signalled = False
+        self.__batch_scheduled = False
+        self.__wake_recv, self.__wake_send = socket.socketpair()
+        self.__wake_recv.setblocking(False)
+        self.__wake_send.setblocking(False)
 
     # -- any thread ---------------------------------------------------------------------
 
-    def put(self, package: _Package) -> None:
-        """Queue ``package`` and wake the worker."""
-        self.queue.append(package)
-        self.wake()
-
     def wake(self) -> None:
-        """Make the worker look at its queue and at the shutdown flag."""
+        """Make the worker look at its queue and at the exit event."""
         # Cleared by the worker before it reads the queue: at most one wake-up
         # byte is in flight, and none is lost.
-        if not self._signalled:
-            self._signalled = True
+        if not self.__signalled:
+            self.__signalled = True
             with contextlib.suppress(OSError):  # the worker has exited (socket closed)
-                self._wake_send.send(b"\0")
+                self.__wake_send.send(b"\0")
+
+    def idle(self) -> bool:
+        """True when no work is queued and no job is being followed."""
+        return not self.__packages_to_handle and not self.__running_user_futures
+
+    def close(self) -> None:
+        """Close the handle and the wake-up sockets (once the worker has stopped)."""
+        self.__flux_handle.close()
+        self.__wake_send.close()
+        self.__wake_recv.close()
 
     # -- the worker's thread --------------------------------------------------------------
 
     def run(self) -> None:
+        """Handle packages until the executor has shut down and no work remains."""
         try:
-            handle = Flux(*self._handle_args, **self._handle_kwargs)
+            self.__run()
         except Exception as exc:
-            self.startup_error = exc
-            self.started_up.set()
-            self._close_wake()
-            return
-        self._handle = handle
-        self.started_up.set()
-        try:
-            reactor = handle.get_reactor()
-            reactor.add_fd(self._wake_recv.fileno(), selectors.EVENT_READ, self._on_wake)
-            reactor.ref()  # an open executor keeps the reactor running
-            self._keeps_reactor = True
-            self._on_wake(selectors.EVENT_READ)
-            handle.reactor_run()
-        except BaseException as exc:
-            _log.exception("FluxExecutor worker %s failed", self.name)
-            self._break(exc)
+            self.__break(exc)
+            raise
         finally:
-            self._close_wake()
-            handle.close()
-            self._handle = None
+            if threading.current_thread() is self:
+                self.close()
 
-    def _close_wake(self) -> None:
-        self._wake_send.close()
-        self._wake_recv.close()
-
-    def _on_wake(self, mask: int) -> None:
+    def __run(self) -> None:
+        handle = self.__flux_handle
+        handle._hand_over()
+        reactor = handle.get_reactor()
+        reactor.add_fd(self.__wake_recv.fileno(), selectors.EVENT_READ, self.__on_wake)
         try:
-            while self._wake_recv.recv(4096):
+            while self.__work_remains():
+                if not self.__holds_reactor:
+                    reactor.ref()  # released by __maybe_exit once no work remains
+                    self.__holds_reactor = True
+                self.__take_batch()
+                if handle.reactor_run() < 0:
+                    raise RuntimeError("reactor start failed")
+        finally:
+            reactor.remove_fd(self.__wake_recv.fileno())
+            if self.__holds_reactor:
+                self.__holds_reactor = False
+                reactor.unref()
+
+    def __work_remains(self) -> bool:
+        """False once it is safe to stop: the executor is shut down and nothing is left."""
+        return (
+            not self.__exit_event.is_set()
+            or bool(self.__packages_to_handle)
+            or bool(self.__running_user_futures)
+        )
+
+    def __on_wake(self, mask: int) -> None:
+        try:
+            while self.__wake_recv.recv(4096):
                 pass
         except (BlockingIOError, InterruptedError):
             pass
-        self._signalled = False
-        self._take_batch()
+        self.__signalled = False
+        self.__take_batch()
 
-    def _take_batch(self) -> None:
-        self._batch_scheduled = False
+    def __take_batch(self) -> None:
+        self.__batch_scheduled = False
         for _ in range(_BATCH):
             try:
-                package = self.queue.popleft()
+                package = self.__packages_to_handle.popleft()
             except IndexError:
                 break
-            self._start(package)
+            self.__start(package)
         else:
-            if self.queue and not self._batch_scheduled:
+            if self.__packages_to_handle and not self.__batch_scheduled:
                 # More queued: continue after the reactor has done some I/O.
-                assert self._handle is not None
-                self._batch_scheduled = True
-                self._handle.get_reactor().call_soon(self._take_batch)
-        self._maybe_exit()
+                self.__batch_scheduled = True
+                self.__flux_handle.get_reactor().call_soon(self.__take_batch)
+        self.__maybe_exit()
 
-    def _start(self, package: _Package) -> None:
+    def __start(self, package: _AnyPackage) -> None:
         future = package.future
         if not future.set_running_or_notify_cancel():
             return  # cancelled while queued
-        broken = self._shared.broken
-        if broken is not None:
-            future.set_exception(broken)
+        if self.__broken_event.is_set():
+            future.set_exception(self.failure or RuntimeError("the executor is broken"))
             return
-        assert self._handle is not None
-        self.running.add(future)
+        handle = self.__flux_handle
         try:
-            if package.arguments is not None:
-                submit = submit_async(self._handle, **package.arguments)
-                submit.then(self._on_submitted, future)
+            if isinstance(package, _SubmitPackage):
+                submit = submit_async(handle, *package.submit_args, **package.submit_kwargs)
+                submit.then(self.__submission_callback, future)
             else:
-                assert package.jobid is not None
-                self._follow(future, package.jobid)
+                watch = event_watch_async(handle, cast(JobIDLike, package.jobid))
+                watch.then(self.__event_update, future)
         except Exception as exc:
-            self._fail(future, exc)
+            future.set_exception(exc)
+        else:
+            self.__running_user_futures.add(future)
 
-    def _follow(self, future: FluxExecutorFuture, jobid: JobID) -> None:
-        assert self._handle is not None
-        event_watch_async(self._handle, jobid).then(self._on_event, future, jobid)
-
-    def _on_submitted(self, submit: SubmitFuture, future: FluxExecutorFuture) -> None:
+    def __submission_callback(self, submit: SubmitFuture, future: FluxExecutorFuture) -> None:
         try:
-            jobid = submit.get_id()
+            jobid = submit_get_id(submit)
         except Exception as exc:  # the instance refused the job (OSError) or is gone
-            self._fail(future, exc)
+            self.__fail(future, exc)
             return
         future._set_jobid(jobid)
         try:
-            self._follow(future, jobid)
+            event_watch_async(self.__flux_handle, jobid).then(self.__event_update, future)
         except Exception as exc:
-            self._fail(future, exc)
+            self.__fail(future, exc)
 
-    def _on_event(
-        self, watch: JobEventWatchFuture, future: FluxExecutorFuture, jobid: JobID
-    ) -> None:
+    def __event_update(self, watch: JobEventWatchFuture, future: FluxExecutorFuture) -> None:
+        """One entry of the job's eventlog (or its end, or an error) for ``future``."""
         try:
             entry = watch.get_event()
         except FileNotFoundError as exc:
+            jobid = future._jobid_value if future._jobid_set else "?"
             error = ValueError(f"job ID {jobid} does not match any job")
             error.__cause__ = exc
-            self._fail(future, error)
+            self.__fail(future, error)
             return
         except Exception as exc:
-            self._fail(future, exc)
+            self.__fail(future, exc)
             return
         if entry is None:  # the eventlog is complete: the executor is done with the job
             if not future.done():
                 future.set_exception(
-                    OSError(errno.ENODATA, f"the eventlog of job {jobid} ended without a result")
+                    OSError(errno.ENODATA, "the job's eventlog ended without a result")
                 )
-            self.running.discard(future)
-            self._maybe_exit()
+            self.__running_user_futures.discard(future)
+            self.__maybe_exit()
             return
         if entry.name in future.EVENTS:
             future._set_event(entry)
@@ -500,47 +544,45 @@ class _Worker(threading.Thread):
         elif entry.name == "exception" and entry.context["severity"] == 0:
             future.set_exception(JobException(entry))
 
-    def _fail(self, future: FluxExecutorFuture, exc: BaseException) -> None:
-        """The executor cannot follow ``future``'s job any further."""
-        self.running.discard(future)
+    def __fail(self, future: FluxExecutorFuture, exc: BaseException) -> None:
+        """The worker cannot follow ``future``'s job any further."""
+        self.__running_user_futures.discard(future)
         if not future.done():
             future.set_exception(exc)
         if isinstance(exc, ConnectionLostError):
-            self._mark_broken(exc)
-        self._maybe_exit()
+            with self.__lock:
+                self.failure = self.failure or exc
+                self.__broken_event.set()
+        self.__maybe_exit()
 
-    def _mark_broken(self, exc: BaseException) -> None:
-        with self._shared.lock:
-            if self._shared.broken is None:
-                self._shared.broken = exc
-
-    def _break(self, exc: BaseException) -> None:
-        """The worker's loop failed: fail every future it holds, refuse new ones."""
-        self._mark_broken(exc)
-        with self._shared.lock:  # no submit() slips in between
-            packages = list(self.queue)
-            self.queue.clear()
-        for future in self.running:
+    def __break(self, exc: BaseException) -> None:
+        """The loop failed: fail every future held, and make the executor refuse work."""
+        # The traceback goes to threading.excepthook when run() re-raises it.
+        _log.error("FluxExecutor worker %s failed: %r", self.name, exc)
+        with self.__lock:  # no submit() slips in between
+            self.failure = self.failure or exc
+            self.__broken_event.set()
+            packages = list(self.__packages_to_handle)
+            self.__packages_to_handle.clear()
+        for future in self.__running_user_futures:
             if not future.done():
                 future.set_exception(exc)
-        self.running.clear()
+        self.__running_user_futures.clear()
         for package in packages:
             if package.future.set_running_or_notify_cancel():
                 package.future.set_exception(exc)
 
-    def _maybe_exit(self) -> None:
-        """After shutdown, let the reactor stop once every job has been followed to its end."""
-        if self._shared.shutdown and self._keeps_reactor and not self.queue and not self.running:
-            assert self._handle is not None
-            self._keeps_reactor = False
-            self._handle.get_reactor().unref()
+    def __maybe_exit(self) -> None:
+        """Let the reactor stop once the executor is shut down and no work remains."""
+        if self.__holds_reactor and not self.__work_remains():
+            self.__holds_reactor = False
+            self.__flux_handle.get_reactor().unref()
 
 
-def _stop_workers(shared: _Shared, workers: Iterable[_Worker]) -> None:
+def _stop_workers(exit_event: threading.Event, workers: Iterable[_FluxExecutorThread]) -> None:
     """Tell the workers to stop once their jobs are done (also run when the
     executor is garbage collected, so it takes no reference to it)."""
-    with shared.lock:
-        shared.shutdown = True
+    exit_event.set()
     for worker in workers:
         worker.wake()
 
@@ -593,26 +635,39 @@ class FluxExecutor:
     ) -> None:
         if not isinstance(threads, int) or threads < 1:
             raise ValueError(f"the number of threads must be at least 1, not {threads!r}")
-        del poll_interval  # see the class docstring
         prefix = thread_name_prefix or f"{type(self).__name__}-{next(self._names)}"
-        self._shared = _Shared()
+        self._broken_event = threading.Event()
+        """Set once a worker broke: the executor then refuses new work."""
+        self._shutdown_event = threading.Event()
+        self._lock = threading.Lock()
         args, kwargs = tuple(handle_args), dict(handle_kwargs)
-        self._workers = [
-            _Worker(self._shared, args, kwargs, name=f"{prefix}-{index}")
-            for index in range(threads)
-        ]
+        self._submission_queues: list[collections.deque[_AnyPackage]] = []
+        self._executor_threads: list[_FluxExecutorThread] = []
+        try:
+            for index in range(threads):
+                queue: collections.deque[_AnyPackage] = collections.deque()
+                worker = _FluxExecutorThread(
+                    self._broken_event,
+                    self._shutdown_event,
+                    queue,
+                    poll_interval,
+                    args,
+                    kwargs,
+                    name=f"{prefix}-{index}",
+                    lock=self._lock,
+                )
+                self._submission_queues.append(queue)
+                self._executor_threads.append(worker)
+        except BaseException:
+            for worker in self._executor_threads:
+                worker.close()
+            raise
         self._next_worker = 0
-        for worker in self._workers:
+        for worker in self._executor_threads:
             worker.start()
-        for worker in self._workers:
-            worker.started_up.wait()
-        errors = [w.startup_error for w in self._workers if w.startup_error is not None]
-        if errors:
-            _stop_workers(self._shared, self._workers)
-            for worker in self._workers:
-                worker.join()
-            raise errors[0]
-        self._finalizer = weakref.finalize(self, _stop_workers, self._shared, self._workers)
+        self._finalizer = weakref.finalize(
+            self, _stop_workers, self._shutdown_event, self._executor_threads
+        )
 
     def submit(self, *args: Any, **kwargs: Any) -> FluxExecutorFuture:
         """Submit a job and return the :class:`FluxExecutorFuture` standing for it.
@@ -631,14 +686,15 @@ class FluxExecutor:
         """
         try:
             bound = _SUBMIT_PARAMETERS.bind(None, *args, **kwargs)
-            arguments = dict(bound.arguments)
-            del arguments["flux_handle"]
-            jobspec = arguments.get("jobspec")
-            if isinstance(jobspec, Jobspec):
-                arguments["jobspec"] = jobspec.dumps()
-        except Exception as exc:
-            return self._failed_future(exc)
-        return self._queue(arguments=arguments)
+        except TypeError:
+            # The worker's submit_async() call raises the same error into the future.
+            return self._queue(lambda future: _SubmitPackage(args, kwargs, future))
+        arguments = dict(bound.arguments)
+        del arguments["flux_handle"]
+        jobspec = arguments.get("jobspec")
+        if isinstance(jobspec, Jobspec):
+            arguments["jobspec"] = jobspec.dumps()
+        return self._queue(lambda future: _SubmitPackage((), arguments, future))
 
     def attach(self, jobid: JobIDLike) -> FluxExecutorFuture:
         """Return a :class:`FluxExecutorFuture` following an existing job.
@@ -647,16 +703,18 @@ class FluxExecutor:
         once, and its result comes from the job's eventlog (a finished job's
         future completes at once). A job ID that matches no job sets a
         ``ValueError`` on the future; one that is no job ID at all sets the
-        ``TypeError`` or ``ValueError`` of :class:`~fluxsdk.job.JobID`.
+        ``TypeError``, ``ValueError`` or (out of range) ``OverflowError`` of
+        :class:`~fluxsdk.job.JobID`, and :meth:`~FluxExecutorFuture.jobid`
+        reports the value as given.
 
         Raises:
             RuntimeError: after :meth:`shutdown`, or if the executor is broken.
         """
         try:
-            job_id = JobID(jobid)
-        except (TypeError, ValueError) as exc:
-            return self._failed_future(exc)
-        return self._queue(jobid=job_id)
+            target: object = JobID(jobid)
+        except (TypeError, ValueError):
+            target = jobid  # the worker's event_watch_async() raises into the future
+        return self._queue(lambda future: _AttachPackage(target, future))
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         """Stop accepting work and release the workers once their jobs have ended.
@@ -670,22 +728,22 @@ class FluxExecutor:
             cancel_futures: cancel the futures no worker has taken yet (their
                 jobs are never submitted); others are not affected.
         """
-        with self._shared.lock:
-            self._shared.shutdown = True
+        with self._lock:
+            self._shutdown_event.set()
         if cancel_futures:
-            for worker in self._workers:
+            for queue in self._submission_queues:
                 while True:
                     try:
-                        package = worker.queue.popleft()
+                        package = queue.popleft()
                     except IndexError:
                         break
                     if package.future.cancel():
                         package.future.set_running_or_notify_cancel()  # wakes wait()ers
-        for worker in self._workers:
+        for worker in self._executor_threads:
             worker.wake()
         if wait:
             current = threading.current_thread()
-            for worker in self._workers:
+            for worker in self._executor_threads:
                 if worker is not current:  # shutdown() from a callback
                     worker.join()
 
@@ -702,37 +760,23 @@ class FluxExecutor:
 
     # -- internals ----------------------------------------------------------------------
 
-    def _check_open(self) -> None:
-        if self._shared.broken is not None:
-            raise RuntimeError(
-                f"the executor is broken, new futures cannot be scheduled: {self._shared.broken}"
-            )
-        if self._shared.shutdown:
-            raise RuntimeError("cannot schedule new futures after shutdown")
-
-    def _failed_future(self, exc: BaseException) -> FluxExecutorFuture:
-        """A future for work refused before it reached a worker: done, with ``exc``."""
-        with self._shared.lock:
-            self._check_open()
-            future = FluxExecutorFuture(self._workers[0].ident or 0)
-        future.set_running_or_notify_cancel()
-        future.set_exception(exc)
-        return future
-
-    def _queue(
-        self, *, arguments: dict[str, Any] | None = None, jobid: JobID | None = None
-    ) -> FluxExecutorFuture:
-        """Hand work to the next worker, round robin, and return its future."""
-        with self._shared.lock:
-            self._check_open()
-            worker = self._workers[self._next_worker]
-            self._next_worker = (self._next_worker + 1) % len(self._workers)
+    def _queue(self, package: Callable[[FluxExecutorFuture], _AnyPackage]) -> FluxExecutorFuture:
+        """Hand ``package(future)`` to the next worker, round robin; return the future."""
+        with self._lock:
+            if self._broken_event.is_set():
+                why = [w.failure for w in self._executor_threads if w.failure is not None]
+                reason = f": {why[0]}" if why else ""
+                raise RuntimeError(f"Executor is broken, new futures cannot be scheduled{reason}")
+            if self._shutdown_event.is_set():
+                raise RuntimeError("cannot schedule new futures after shutdown")
+            index = self._next_worker
+            self._next_worker = (index + 1) % len(self._executor_threads)
+            worker = self._executor_threads[index]
             future = FluxExecutorFuture(worker.ident or 0)
-            if jobid is not None:
-                future._set_jobid(jobid)
-            worker.put(_Package(future, arguments=arguments, jobid=jobid))
+            self._submission_queues[index].append(package(future))
+        worker.wake()
         return future
 
     def _idle(self) -> bool:
         """True when no job is queued or being followed (for tests and benchmarks)."""
-        return not any(worker.queue or worker.running for worker in self._workers)
+        return all(worker.idle() for worker in self._executor_threads)

@@ -2,9 +2,10 @@
 
 The table maps a scheme to a factory that opens a :class:`Connector` for a
 parsed URI. Schemes come from three places, in this order of precedence:
-:func:`register_connector`, then the ``fluxsdk_connectors`` plugin hook, which
-also provides the built-in ``fluxsdk`` scheme (the embedded instance, see
-:mod:`~fluxsdk.core.connectors._builtin`), then defaults. Flux's own schemes
+:func:`register_connector`, then the connector lookup a higher layer installs
+with :func:`set_connector_lookup` (``fluxsdk.hooks`` installs the
+``fluxsdk_connectors`` plugin hook's table, which also provides the built-in
+``fluxsdk`` scheme, the embedded instance), then defaults. Flux's own schemes
 open the libflux-core connector (:mod:`fluxsdk.core.connectors._flux`, loaded
 with cffi on first use), which fails with
 :class:`~fluxsdk.core.ConnectorUnavailableError` where libflux-core cannot be
@@ -14,25 +15,54 @@ Flux's schemes without ``replace``: the libflux-core connector is a default).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Final
 
 from fluxsdk.core._errors import InvalidURIError
 from fluxsdk.core._uri import FluxURI
 from fluxsdk.core.connectors._base import Connector, ConnectorFactory
 from fluxsdk.core.connectors._embedded import EmbeddedConnector
-from fluxsdk.hooks._connectors import plugin_connectors
 
 __all__ = [
     "FLUX_SCHEMES",
     "Connector",
     "ConnectorFactory",
+    "ConnectorLookup",
     "EmbeddedConnector",
     "open_connector",
     "register_connector",
+    "set_connector_lookup",
 ]
 
 FLUX_SCHEMES: Final = ("local", "ssh", "tcp", "loop", "shmem", "interthread")
 """The schemes of flux-core's own connectors (``flux_open(3)``)."""
+
+
+ConnectorLookup = Callable[[], Mapping[str, ConnectorFactory]]
+"""Returns the connectors a higher layer provides (plugins), by lower-case scheme."""
+
+
+def _no_lookup() -> Mapping[str, ConnectorFactory]:
+    return {}
+
+
+_lookup: ConnectorLookup = _no_lookup
+
+
+def set_connector_lookup(lookup: ConnectorLookup | None) -> ConnectorLookup | None:
+    """Consult ``lookup()`` for schemes :func:`register_connector` did not claim.
+
+    Core does not know about plugins: ``fluxsdk.hooks`` installs the
+    ``fluxsdk_connectors`` hook's table here when it is imported (``import
+    fluxsdk`` does). ``lookup`` is called each time a URI is opened, so it
+    should be cheap. ``None`` removes it. Returns the lookup it replaces
+    (None if there was none).
+    """
+    global _lookup
+    if lookup is not None and not callable(lookup):
+        raise TypeError(f"the connector lookup must be callable, not {lookup!r}")
+    previous, _lookup = _lookup, lookup or _no_lookup
+    return None if previous is _no_lookup else previous
 
 
 def _open_libflux(uri: FluxURI) -> Connector:
@@ -59,7 +89,7 @@ def register_connector(scheme: str, factory: ConnectorFactory, *, replace: bool 
     key = scheme.lower()
     if not key or not key.replace("+", "").replace("-", "").replace(".", "").isalnum():
         raise InvalidURIError(f"{scheme!r} is not a valid URI scheme")
-    taken = (key in _factories and key not in _placeholders) or key in plugin_connectors()
+    taken = (key in _factories and key not in _placeholders) or key in _lookup()
     if taken and not replace:
         raise ValueError(f"a connector for {key}:// is already registered (pass replace=True)")
     _factories[key] = factory
@@ -70,8 +100,8 @@ def open_connector(uri: FluxURI) -> Connector:
     """Open the connector that ``uri``'s scheme names."""
     factory = _factories.get(uri.scheme)
     if factory is None or uri.scheme in _placeholders:
-        factory = plugin_connectors().get(uri.scheme, factory)
+        factory = _lookup().get(uri.scheme, factory)
     if factory is None:
-        known = ", ".join(f"{s}://" for s in sorted({*_factories, *plugin_connectors()}))
+        known = ", ".join(f"{s}://" for s in sorted({*_factories, *_lookup()}))
         raise InvalidURIError(f"{uri.text!r}: unknown URI scheme {uri.scheme!r} (known: {known})")
     return factory(uri)

@@ -1,0 +1,1 @@
+"""RFC 35 constraint query syntax, as ``flux.constraint``: see :mod:`fluxsdk.constraint.parser`."""
