@@ -459,6 +459,29 @@ class Job(LiveObject[JobSnapshot]):
         """
         super().update(flushcache)
 
+    def _sources(self) -> object:
+        """The job's own record, and the records of the instance its tasks run in."""
+        own = self._require_site().watcher.version
+        site = self._task_site()
+        if site is None or site is self._site:
+            return own
+        if self not in site.watcher.dependents:
+            site.watcher.subscribe(None, self, dependent=True)
+        site.watcher.sync()
+        return (own, site.watcher.version)
+
+    def _concerns(self, records: list[JobRecord]) -> bool:
+        if self._uuid is None:
+            return False
+        key = str(int(self._uuid))
+        for record in records:
+            if record.id == self._uuid:
+                return True
+            listed = record.memo.get(_meta.KEY)
+            if isinstance(listed, Mapping) and listed.get("job") == key:
+                return True
+        return False
+
     async def states(self) -> AsyncIterator[JobState]:
         """Each state the job takes from now on, up to its final one (asyncio)."""
         async for state in self._states():

@@ -72,7 +72,7 @@ class LiveObject(abc.ABC, Generic[S]):
     _deleted: bool = False  # deleted by this object: nothing to refresh any more
     _cache: LiveCache[S] = attrs.field(init=False)
     _callbacks: list[StateCallback] = attrs.field(init=False, factory=list)
-    _version: int = attrs.field(init=False, default=-1)  # the watcher's, at the last rebuild
+    _version: object = attrs.field(init=False, default=None)  # _sources() at the last rebuild
 
     def __attrs_post_init__(self) -> None:
         self._cache = LiveCache(
@@ -186,7 +186,7 @@ class LiveObject(abc.ABC, Generic[S]):
         if watcher.live:
             if self._cache.auto_update:
                 watcher.sync()
-                if not self._by_record and self._version != watcher.version:
+                if not self._by_record and self._version != self._sources():
                     self._rebuild()
             if watcher.live:
                 return self._cache.peek()
@@ -195,7 +195,7 @@ class LiveObject(abc.ABC, Generic[S]):
     def _rebuild(self) -> None:
         """Rebuild the snapshot from the watcher's current records (no request while
         the stream is up)."""
-        self._version = self._require_site().watcher.version
+        self._version = self._sources()
         snapshot, as_of = self._fetch(0.0)
         self._put(snapshot, as_of)
 
@@ -207,15 +207,29 @@ class LiveObject(abc.ABC, Generic[S]):
         if after is not before:
             self._notify(after)
 
-    def _pushed(self, record: JobRecord | None) -> None:
-        """The watcher has a new record of this object's job (None: of another job)."""
+    def _sources(self) -> object:
+        """What the snapshot is built from, as a value that changes when that does
+        (for objects whose state does not follow from their own record alone)."""
+        return self._require_site().watcher.version
+
+    def _concerns(self, records: list[JobRecord]) -> bool:
+        """Whether changes of these (other) jobs may change this object's state."""
+        return False
+
+    def _others_changed(self, records: list[JobRecord]) -> None:
+        """Other jobs changed: rebuilt on the next read, or now if they concern this
+        object and someone listens for its changes."""
         if self._deleted or not self._cache.auto_update:
             return
-        if record is None or not self._by_record:
-            # The state also follows from other jobs: rebuilt on the next read, or
-            # now if someone listens for its changes.
-            if self._callbacks or self._connection._callbacks:
-                self._rebuild()
+        if (self._callbacks or self._connection._callbacks) and self._concerns(records):
+            self._rebuild()
+
+    def _pushed(self, record: JobRecord) -> None:
+        """The watcher has a new record of this object's job."""
+        if self._deleted or not self._cache.auto_update:
+            return
+        if not self._by_record:
+            self._others_changed([record])
             return
         site = self._require_site()
         listing = site.listed(record)

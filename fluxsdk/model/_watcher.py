@@ -55,8 +55,11 @@ _NO_STREAM: Final = (errno.EPERM, errno.EACCES, errno.ENOSYS, errno.EPROTO)
 class Subscriber(Protocol):
     """An object the watcher pushes new records to."""
 
-    def _pushed(self, record: JobRecord | None) -> None:
-        """A new record of the watched job (None: some other job changed)."""
+    def _pushed(self, record: JobRecord) -> None:
+        """A new record of the watched job."""
+
+    def _others_changed(self, records: list[JobRecord]) -> None:
+        """(Dependent subscribers) the records of these jobs changed."""
 
 
 # How far back each "since" query reaches, for clock steps on the instance.
@@ -205,10 +208,16 @@ class Watcher:
         await aready(journal)
         return self.sync() > 0
 
-    def subscribe(self, jobid: int, subscriber: Subscriber, dependent: bool = False) -> None:
+    @property
+    def dependents(self) -> list[Any]:
+        """The dependent subscribers still alive."""
+        return [s for s in (ref() for ref in self._dependents) if s is not None]
+
+    def subscribe(self, jobid: int | None, subscriber: Subscriber, dependent: bool = False) -> None:
         """Push ``jobid``'s new records to ``subscriber`` (held weakly); a ``dependent``
-        subscriber is also told of any other job's change."""
-        self._subscribers.setdefault(jobid, []).append(weakref.ref(subscriber))
+        subscriber is also told of every other job's change."""
+        if jobid is not None:
+            self._subscribers.setdefault(jobid, []).append(weakref.ref(subscriber))
         if dependent:
             self._dependents.append(weakref.ref(subscriber))
 
@@ -256,12 +265,13 @@ class Watcher:
             if subscriber is not None:
                 subscriber._pushed(record)
         if self._dependents:
+            records = [self._records[jobid] for jobid in changed if jobid in self._records]
             alive = []
             for ref in self._dependents:
                 subscriber = ref()
                 if subscriber is not None:
                     alive.append(ref)
-                    subscriber._pushed(None)
+                    subscriber._others_changed(records)
             self._dependents = alive
 
     # -- records ---------------------------------------------------------------------
