@@ -202,3 +202,46 @@ def test_poll_zero_returns_only_what_arrived(h: Flux) -> None:
 def test_poll_before_start_is_an_error(h: Flux) -> None:
     with pytest.raises(RuntimeError, match="start"):
         JournalConsumer(h).poll(1.0)
+
+
+GUEST_SCRIPT = """
+import json
+from fluxsdk.core import Flux
+from fluxsdk.job import JournalConsumer
+from fluxsdk.model import Connection
+
+out = {}
+with Flux() as h:
+    try:
+        JournalConsumer(h).start().poll(30)
+    except OSError as exc:
+        out["journal"] = [exc.errno, exc.strerror]
+with Connection() as conn:
+    out["live"] = conn.live
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.flux
+def test_a_guest_gets_eperm_and_the_model_falls_back_on_polling(flux_session_uri: str) -> None:
+    """On a real Flux, a guest (another user's credentials, as the instance owner may
+    pose) is refused the journal, as recorded; the model then polls."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(
+        os.environ, FLUX_URI=flux_session_uri, FLUX_HANDLE_USERID="4242", FLUX_HANDLE_ROLEMASK="2"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", GUEST_SCRIPT],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["journal"] == [RECORDED["guest"]["errno"], RECORDED["guest"]["error"]]
+    assert out["live"] is False
