@@ -270,8 +270,14 @@ def _make_sure_gone(pid: int) -> None:
 
 
 @contextlib.contextmanager
-def bench_instance(cores: int, size: int = 1) -> Iterator[tuple[fluxsdk.Flux, int]]:
-    """A fresh instance in a temporary directory: yields ``(handle, instance pid)``.
+def bench_instance(
+    cores: int,
+    size: int = 1,
+    plugins: Sequence[str] = (),
+    config: str | None = None,
+) -> Iterator[tuple[fluxsdk.Flux, int]]:
+    """A fresh instance in a temporary directory, loading ``plugins`` (and the
+    YAML ``config`` file): yields ``(handle, instance pid)``.
 
     The instance is shut down when the block ends, however it ends (and killed
     if it does not stop), and its directory is removed.
@@ -281,7 +287,11 @@ def bench_instance(cores: int, size: int = 1) -> Iterator[tuple[fluxsdk.Flux, in
         pid: int | None = None
         try:
             with _signals_deferred():
-                uri = stack.enter_context(instance_running(statedir, cores=cores, size=size))
+                uri = stack.enter_context(
+                    instance_running(
+                        statedir, cores=cores, size=size, plugins=plugins, config=config
+                    )
+                )
                 handle = stack.enter_context(fluxsdk.Flux(uri))
                 pid = instance_pid(handle)
             yield handle, pid

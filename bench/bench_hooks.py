@@ -3,7 +3,8 @@
 Each configuration submits the same held jobs (urgency 0: they never run, so
 the instance does the same work whatever the plugins) to one instance, with
 at most ``--window`` submissions in flight. Measured per configuration: the
-client's CPU time inside ``job.submit_async`` per job (where the hooks run:
+client's CPU time inside ``job.submit_async`` per job, plus that of the
+helper threads the plugin passes run in (where the hooks run:
 copy the jobspec, call the transforms and validators, re-encode; then sign
 and send; CPU time, not wall time, so that other processes on a busy machine
 do not count), and the submit rate (jobs/s until the last ID is back).
@@ -12,7 +13,10 @@ Configurations, in the same run and interleaved round by round (the machine
 is noisy): hooks disabled (``with fluxsdk.hooks.disabled()``: the baseline),
 0 plugins (hooks on, no implementation), 1 and 10 plugins whose transform
 and validator do nothing (the machinery alone), and 10 plugins that each set
-an attribute and read it back (``10w``: a small site policy's work on top).
+an attribute and read it back (``10w``: a small site policy's work on top),
+and the 10 no-op plugins again without a deadline (``10i``,
+``FLUXSDK_PLUGIN_TIMEOUT=0``: the pass runs in the caller's thread, so the
+difference with ``10`` is what the deadline's thread handoff costs).
 Installed plugins are kept out (``FLUXSDK_PLUGINS=none``).
 
 Target: with 10 plugins that do nothing, a submit costs the client at most 3x
@@ -27,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Iterator
@@ -38,7 +43,7 @@ import fluxsdk
 from fluxsdk import hooks, job
 from fluxsdk.job.submit import SubmitFuture
 
-CONFIGS = ("disabled", "0", "1", "10", "10w")
+CONFIGS = ("disabled", "0", "1", "10", "10w", "10i")
 
 FIGURES = [
     *(Figure(f"us_{c}", f"client CPU µs per submit, {c} plugins", "µs", ".1f") for c in CONFIGS),
@@ -87,18 +92,38 @@ def configured(config: str) -> Iterator[None]:
             yield
         return
     working = config.endswith("w")
-    count = int(config.rstrip("w"))
+    count = int(config.rstrip("wi"))
     plugins = [WorkingPlugin(i) if working else NoopPlugin() for i in range(count)]
     names = [hooks.register(p, f"bench-{i}") for i, p in enumerate(plugins)]
+    manager = hooks.get_plugin_manager()
+    deadline = manager.deadline
+    if config.endswith("i"):
+        manager.deadline = 0  # FLUXSDK_PLUGIN_TIMEOUT=0: inline, no deadline
     try:
         yield
     finally:
+        manager.deadline = deadline
         for name in names:
             hooks.unregister(name)
 
 
+def helper_cpu() -> float:
+    """CPU seconds spent so far by the threads that run the plugin passes.
+
+    Transforms and validators run in helper threads (so that a deadline can
+    bound them); their CPU counts as the submitting thread's.
+    """
+    total = 0.0
+    for thread in threading.enumerate():
+        if thread.name == "fluxsdk-plugin-pass" and thread.ident is not None:
+            with contextlib.suppress(OSError):
+                total += time.clock_gettime(time.pthread_getcpuclockid(thread.ident))
+    return total
+
+
 def submit_chunk(handle: fluxsdk.Flux, count: int, window: int) -> tuple[float, float]:
     """Submit ``count`` held jobs; (CPU seconds inside submit_async, wall seconds in all)."""
+    helpers = helper_cpu()
     spec = job.JobspecV1.from_command(["true"])
     in_flight: deque[SubmitFuture] = deque()
     inside = 0.0
@@ -111,7 +136,7 @@ def submit_chunk(handle: fluxsdk.Flux, count: int, window: int) -> tuple[float, 
         inside += time.thread_time() - before
     while in_flight:
         in_flight.popleft().get_id()
-    return inside, time.perf_counter() - start
+    return inside + helper_cpu() - helpers, time.perf_counter() - start
 
 
 def measure(jobs: int, rounds: int, window: int, cores: int) -> Figures:

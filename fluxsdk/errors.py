@@ -34,6 +34,7 @@ modules); every one that carries an errno is also an ``OSError``::
     ├── fluxsdk._uri.SocketPathTooLongError (OSError ENAMETOOLONG)
     ├── fluxsdk.instance.InstanceError (OSError)    an instance cannot start or stop
     ├── fluxsdk.hooks.PluginError (OSError)         a plugin cannot be loaded
+    │   └── fluxsdk.hooks.PluginFailedError         a submission plugin failed: nothing sent
     ├── fluxsdk.job.JobException                    a job's fatal exception event
     └── fluxsdk.model: MissingJobException, MissingTaskException, MissingPoolException
         (FileNotFoundError), UnauthorizedException (PermissionError), MaxJobException,

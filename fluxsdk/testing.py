@@ -28,12 +28,17 @@ def instance_running(
     cores: int | None = None,
     gpus: int | None = 0,
     queues: Sequence[str] = (),
+    plugins: Sequence[str] = (),
+    config: str | os.PathLike[str] | None = None,
 ) -> Iterator[str]:
     """Run an instance in ``statedir`` for the duration of the block; yields its URI.
 
-    ``gpus`` defaults to 0 so tests behave alike on machines with and without GPUs.
+    ``gpus`` defaults to 0 so tests behave alike on machines with and without GPUs;
+    ``plugins`` and ``config`` (a YAML file) as for ``fluxsdk start``.
     """
-    uri = start_detached(statedir, size=size, cores=cores, gpus=gpus, queues=queues)
+    uri = start_detached(
+        statedir, size=size, cores=cores, gpus=gpus, queues=queues, plugins=plugins, config=config
+    )
     try:
         yield uri
     finally:

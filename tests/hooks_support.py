@@ -26,6 +26,7 @@ def plugin_instance(
     plugins: Sequence[str] = (),
     config: Mapping[str, Any] | None = None,
     cores: int = 2,
+    queues: Sequence[str] = (),
 ) -> Iterator[str]:
     """An instance loading ``plugins`` (``tests.*`` modules importable in it) with
     ``config`` as its configuration file; yields its URI, stops it after."""
@@ -36,7 +37,9 @@ def plugin_instance(
     saved = os.environ.get("PYTHONPATH")
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), saved) if p)
     try:
-        uri = start_detached(statedir, cores=cores, gpus=0, plugins=plugins, config=config_path)
+        uri = start_detached(
+            statedir, cores=cores, gpus=0, plugins=plugins, config=config_path, queues=queues
+        )
     finally:
         if saved is None:
             del os.environ["PYTHONPATH"]

@@ -256,7 +256,7 @@ def test_shutdown_then_submit_or_attach_raises(uri: str) -> None:
     with pytest.raises(RuntimeError, match="after shutdown"):
         executor.submit(TRUE)
     with pytest.raises(RuntimeError, match="after shutdown"):
-        executor.submit(None)
+        executor.submit(None)  # type: ignore[arg-type]
     with pytest.raises(RuntimeError, match="after shutdown"):
         executor.attach(5)
     with pytest.raises(RuntimeError, match="after shutdown"):
@@ -314,16 +314,16 @@ def test_fatal_exceptions_set_job_exception(executor: FluxExecutor, h: fluxsdk.F
 
 def test_invalid_jobspec_sets_oserror(executor: FluxExecutor) -> None:
     for spec in (None, '{"version": 1}'):
-        future = executor.submit(spec)
+        future = executor.submit(spec)  # type: ignore[arg-type]
         assert isinstance(future.exception(), OSError)
         with pytest.raises(RuntimeError, match="job could not be submitted"):
             future.jobid()
 
 
 def test_bad_submit_arguments_set_type_error(executor: FluxExecutor) -> None:
-    future = executor.submit(TRUE, not_an_arg=42)
+    future = executor.submit(TRUE, not_an_arg=42)  # type: ignore[call-arg]
     assert isinstance(future.exception(), TypeError)
-    assert isinstance(executor.submit(42).exception(), TypeError)
+    assert isinstance(executor.submit(42).exception(), TypeError)  # type: ignore[arg-type]
     assert executor.submit(TRUE).result() == 0  # the executor is fine
 
 

@@ -13,6 +13,7 @@ import importlib.metadata
 import inspect
 import logging
 import os
+import signal
 import sys
 import time
 from collections.abc import Iterator
@@ -35,11 +36,12 @@ from fluxsdk.hooks import (
     hookimpl,
     hookspecs,
 )
+from fluxsdk.hooks._client import client_hooks
 from fluxsdk.hooks._connectors import plugin_connectors
 from fluxsdk.hooks._global import ENV_ALLOW, ENV_BLOCK, _load
 from fluxsdk.job import Jobspec, JobspecV1
 
-from .hooks_support import Recorder, submitted_environment, submitted_jobspec
+from .hooks_support import Recorder, submitted_environment, submitted_jobspec, wait_for
 
 CONTRACT = {
     "fluxsdk_jobspec_transform",
@@ -48,11 +50,17 @@ CONTRACT = {
     "fluxsdk_connectors",
     "fluxsdk_instance_job_event",
     "fluxsdk_instance_job_priority",
+    "fluxsdk_instance_jobspec_transform",
+    "fluxsdk_instance_jobspec_validate",
 }
 FIRST_PARTY = {
     "site-policy": (
         "fluxsdk-site-policy",
-        {"fluxsdk_jobspec_transform", "fluxsdk_jobspec_validate"},
+        {
+            "fluxsdk_jobspec_transform",
+            "fluxsdk_instance_jobspec_transform",
+            "fluxsdk_instance_jobspec_validate",
+        },
     ),
     "audit": ("fluxsdk-audit", {"fluxsdk_instance_job_event"}),
     "fair-share": (
@@ -379,60 +387,193 @@ class _Exits:
         sys.exit(2)
 
 
-@pytest.mark.parametrize(
-    ("broken", "words"),
-    [
-        (_Raises(), "raised RuntimeError: transform bug"),
-        (_Garbage(), "returned dict"),
-        (_Breaks(), "left an invalid jobspec"),
-        (_Exits(), "raised SystemExit"),
-    ],
-)
-def test_a_broken_transform_is_reported_and_its_changes_discarded(
-    flux_handle: Flux, plugin_log: pytest.LogCaptureFixture, broken: object, words: str
+def _job_count(handle: Flux) -> int:
+    return len(job.job_list(handle, max_entries=0, attrs=["id"]).get_jobs())
+
+
+class _Before:
+    @hookimpl(tryfirst=True)
+    def fluxsdk_jobspec_transform(self, jobspec: Jobspec) -> None:
+        jobspec.setattr("user.before", True)
+
+
+class _After:
+    @hookimpl(trylast=True)
+    def fluxsdk_jobspec_transform(self, jobspec: Jobspec) -> None:
+        jobspec.setattr("user.after", True)
+
+
+BROKEN_TRANSFORMS = [
+    (_Raises, "raised RuntimeError: transform bug"),
+    (_Garbage, "returned dict"),
+    (_Breaks, "left an invalid jobspec"),
+    (_Exits, "raised SystemExit"),
+]
+
+
+@pytest.mark.parametrize(("broken", "words"), BROKEN_TRANSFORMS)
+def test_a_failing_transform_stops_the_submission_naming_it(
+    flux_handle: Flux, plugin_log: pytest.LogCaptureFixture, broken: type, words: str
 ) -> None:
-    # The broken plugin runs between two good ones, whose changes are kept.
-    class Before:
-        @hookimpl(tryfirst=True)
-        def fluxsdk_jobspec_transform(self, jobspec: Jobspec) -> None:
-            jobspec.setattr("user.before", True)
-
-    class After:
-        @hookimpl(trylast=True)
-        def fluxsdk_jobspec_transform(self, jobspec: Jobspec) -> None:
-            jobspec.setattr("user.after", True)
-
+    # Fail closed: a site's transform that breaks must not let the job go out unchanged.
+    count = _job_count(flux_handle)
     with (
-        hooks.registered(Before(), "before"),
-        hooks.registered(broken, "broken"),
-        hooks.registered(After(), "after"),
+        hooks.registered(_Before(), "before"),
+        hooks.registered(broken(), "broken"),
+        hooks.registered(_After(), "after"),
     ):
+        with pytest.raises(hooks.PluginFailedError) as caught:
+            job.submit(flux_handle, _spec())
+        with pytest.raises(OSError) as as_os_error:  # what flux.job scripts catch
+            job.submit_async(flux_handle, _spec())
+    error = caught.value
+    assert (error.plugin, error.hook) == ("broken", "fluxsdk_jobspec_transform")
+    assert words in error.failure and "plugin 'broken' failed" in str(error)
+    assert error.errno == errno.EPERM and as_os_error.value.errno == errno.EPERM
+    assert "plugin 'broken' failed in fluxsdk_jobspec_transform" in plugin_log.text
+    assert _job_count(flux_handle) == count  # nothing reached the instance
+
+
+@pytest.mark.parametrize(("broken", "words"), BROKEN_TRANSFORMS)
+def test_an_advisory_transform_that_fails_is_skipped_and_its_changes_discarded(
+    flux_handle: Flux,
+    plugin_log: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    broken: type,
+    words: str,
+) -> None:
+    # Advisory by configuration (as FLUXSDK_ADVISORY_PLUGINS=broken does).
+    manager = hooks.get_plugin_manager()
+    monkeypatch.setattr(manager, "advisory_names", frozenset({"broken"}))
+    with (
+        hooks.registered(_Before(), "before"),
+        hooks.registered(broken(), "broken"),
+        hooks.registered(_After(), "after"),
+    ):
+        assert manager.is_advisory("broken") and not manager.is_advisory("before")
         jobid = job.submit(flux_handle, _spec())
     user = submitted_jobspec(flux_handle, jobid)["attributes"]["user"]
-    assert user == {"before": True, "after": True}
+    assert user == {"before": True, "after": True}  # the others' changes are kept
     assert "plugin 'broken' failed in fluxsdk_jobspec_transform" in plugin_log.text
-    assert words in plugin_log.text
+    assert words in plugin_log.text and "advisory" in plugin_log.text
     assert job.result(flux_handle, jobid).returncode == 0
 
 
-def test_a_broken_validator_is_reported_and_counts_as_accepting(
+class _RaisingValidator:
+    @hookimpl
+    def fluxsdk_jobspec_validate(self) -> str | None:
+        raise KeyError("validator bug")
+
+
+class _GarbageValidator:
+    @hookimpl
+    def fluxsdk_jobspec_validate(self) -> object:
+        return False
+
+
+@pytest.mark.parametrize(
+    ("broken", "words"),
+    [(_RaisingValidator, "raised KeyError: 'validator bug'"), (_GarbageValidator, "returned bool")],
+)
+def test_a_failing_validator_stops_the_submission_naming_it(
+    flux_handle: Flux, broken: type, words: str
+) -> None:
+    count = _job_count(flux_handle)
+    with hooks.registered(broken(), "judge"), pytest.raises(hooks.PluginFailedError) as caught:
+        job.submit(flux_handle, _spec())
+    assert (caught.value.plugin, caught.value.hook) == ("judge", "fluxsdk_jobspec_validate")
+    assert words in str(caught.value)
+    assert _job_count(flux_handle) == count
+
+
+def test_an_advisory_validator_that_fails_counts_as_accepting(
     flux_handle: Flux, plugin_log: pytest.LogCaptureFixture
 ) -> None:
-    class Raises:
-        @hookimpl
-        def fluxsdk_jobspec_validate(self) -> str | None:
-            raise KeyError("validator bug")
+    # Advisory in code: the plugin says so itself.
+    class Raises(_RaisingValidator):
+        FLUXSDK_ADVISORY = True
 
-    class Garbage:
-        @hookimpl
-        def fluxsdk_jobspec_validate(self) -> object:
-            return False
+    class Garbage(_GarbageValidator):
+        FLUXSDK_ADVISORY = True
 
     with hooks.registered(Raises(), "raises"), hooks.registered(Garbage(), "garbage"):
+        infos = {i.name: i for i in hooks.plugins()}
+        assert infos["raises"].advisory and infos["garbage"].advisory
         jobid = job.submit(flux_handle, _spec())
     assert job.result(flux_handle, jobid).returncode == 0
     assert "plugin 'raises' failed in fluxsdk_jobspec_validate" in plugin_log.text
     assert "plugin 'garbage' failed" in plugin_log.text and "returned bool" in plugin_log.text
+
+
+def test_advisory_plugins_are_named_in_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from fluxsdk.hooks._global import ENV_ADVISORY, ENV_TIMEOUT
+
+    monkeypatch.setenv(ENV_ALLOW, "none")
+    monkeypatch.setenv(ENV_ADVISORY, "site_policy, other")
+    monkeypatch.setenv(ENV_TIMEOUT, "2.5")
+    manager = _load()
+    assert manager.advisory_names == {"site-policy", "other"} and manager.deadline == 2.5
+    manager.register(_Raises(), "other")
+    assert manager.is_advisory("other")
+    monkeypatch.setenv(ENV_TIMEOUT, "soon")
+    with pytest.raises(ValueError, match="FLUXSDK_PLUGIN_TIMEOUT='soon'"):
+        _load()
+
+
+class _Hangs:
+    """A transform that blocks until released (a plugin stuck on a dead server)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.release = threading.Event()
+        self.returned = threading.Event()
+
+    @hookimpl
+    def fluxsdk_jobspec_transform(self, jobspec: Jobspec) -> None:
+        self.release.wait()
+        jobspec.setattr("user.hung", True)
+        self.returned.set()
+
+
+def test_a_transform_past_its_deadline_stops_the_submission(
+    flux_handle: Flux, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    manager = hooks.get_plugin_manager()
+    monkeypatch.setattr(manager, "deadline", 0.2)
+    count = _job_count(flux_handle)
+    hangs = _Hangs()
+    with hooks.registered(hangs, "hangs"):
+        try:
+            with pytest.raises(hooks.PluginFailedError) as caught:
+                job.submit(flux_handle, _spec())
+            assert caught.value.errno == errno.ETIMEDOUT
+            assert "did not return within its 0.2 s deadline" in str(caught.value)
+            # While it is stuck, the plugin is not called again: submissions fail at once.
+            with pytest.raises(hooks.PluginFailedError, match="still in a call"):
+                job.submit(flux_handle, _spec())
+            assert _job_count(flux_handle) == count
+        finally:
+            hangs.release.set()
+        assert hangs.returned.wait(10)
+        assert wait_for(lambda: "hangs" not in client_hooks().stuck)
+        jobid = job.submit(flux_handle, _spec())  # it answers again: it is called again
+    assert submitted_jobspec(flux_handle, jobid)["attributes"]["user"] == {"hung": True}
+
+
+def test_an_advisory_transform_past_its_deadline_is_skipped(
+    flux_handle: Flux, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    manager = hooks.get_plugin_manager()
+    monkeypatch.setattr(manager, "deadline", 0.2)
+    hangs = _Hangs()
+    hangs.FLUXSDK_ADVISORY = True  # type: ignore[attr-defined]
+    with hooks.registered(hangs, "hangs"), hooks.registered(_After(), "after"):
+        try:
+            jobid = job.submit(flux_handle, _spec())
+        finally:
+            hangs.release.set()
+    assert submitted_jobspec(flux_handle, jobid)["attributes"]["user"] == {"after": True}
 
 
 def test_a_slow_plugin_is_visible(flux_handle: Flux, plugin_log: pytest.LogCaptureFixture) -> None:
@@ -616,9 +757,15 @@ def test_the_plugins_command_lists_what_is_loaded_and_from_where(
 ) -> None:
     import json
 
-    with hooks.registered(Recorder(), "recorder"):
+    class Advisory(_Limit):
+        FLUXSDK_ADVISORY = True
+
+    with hooks.registered(Recorder(), "recorder"), hooks.registered(Advisory(None), "nicety"):
         text = _run_plugins_command(["--order"], capsys)
         data = json.loads(_run_plugins_command(["--json", "--order"], capsys))
+    nicety = next(line for line in text.splitlines() if "nicety" in line)
+    assert nicety.endswith("[advisory: fails open]")
+    assert "- fluxsdk_jobspec_validate (client)" in text
     assert "fluxsdk.hooks._builtin" in text and "built-in" in text
     assert "recorder" in text and "register()" in text
     names = {entry["name"]: entry for entry in data["plugins"]}
@@ -627,3 +774,74 @@ def test_the_plugins_command_lists_what_is_loaded_and_from_where(
     if "site-policy" in names:
         assert names["site-policy"]["origin"].startswith("fluxsdk-site-policy ")
         assert "entry point" in text
+
+
+def test_the_deadline_runner_gives_up_on_a_stuck_call_and_hears_when_it_returns() -> None:
+    import threading
+
+    from fluxsdk.hooks._deadline import Clock, Late, Runner
+
+    release, ended = threading.Event(), threading.Event()
+    heard: list[tuple[str, bool]] = []
+
+    def stuck_pass(clock: Clock) -> str:
+        clock.start("stuck")
+        release.wait()
+        heard.append(("returned, given up on", clock.stop()))
+        ended.set()
+        return "too late"
+
+    def quick_pass(clock: Clock) -> str:
+        clock.start("quick")
+        heard.append(("returned, given up on", clock.stop()))
+        return "in time"
+
+    runner = Runner()
+    late: list[Late] = []
+    with pytest.raises(Late) as caught:
+        runner.run(stuck_pass, 0.2, late.append)
+    assert caught.value.what == "stuck" and late == [caught.value]
+    assert runner.run(quick_pass, 0.2) == "in time"  # another helper thread serves
+    release.set()
+    assert ended.wait(10)
+    assert heard == [("returned, given up on", False), ("returned, given up on", True)]
+    assert runner.run(quick_pass, 0) == "in time"  # no deadline: inline
+
+
+def test_a_forked_child_runs_its_plugin_passes_in_threads_of_its_own() -> None:
+    import json
+
+    class Tag:
+        @hookimpl
+        def fluxsdk_jobspec_transform(self, jobspec: Jobspec) -> None:
+            jobspec.setattr("user.tagged", True)
+
+    spec = _spec().dumps().encode()
+    with hooks.registered(Tag(), "tag"):
+        parent = client_hooks()
+        parent.prepare_jobspec(spec, uri="u", urgency=16, flags=0)  # a helper thread exists
+        pid = os.fork()
+        if pid == 0:  # the child: the parent's helper thread is not here
+            status = 1
+            try:
+                hooks_here = client_hooks()
+                text = hooks_here.prepare_jobspec(spec, uri="u", urgency=16, flags=0)
+                tagged = json.loads(text)["attributes"]["user"]["tagged"]
+                status = 0 if hooks_here is not parent and tagged is True else 2
+            finally:
+                os._exit(status)
+        status = _reap(pid)
+    assert os.waitstatus_to_exitcode(status) == 0
+
+
+def _reap(pid: int, patience: float = 30.0) -> int:
+    """The wait status of child ``pid``; a child that hangs is killed and fails the test."""
+    until = time.monotonic() + patience
+    while time.monotonic() < until:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return status
+        time.sleep(0.02)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    pytest.fail(f"child {pid} hung (killed)")

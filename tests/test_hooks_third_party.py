@@ -9,6 +9,7 @@ its entry point. The page's hook reference must match the hookspecs.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -76,8 +77,8 @@ def test_the_documented_plugin_passes_mypy_strict(example: tuple[Path, Path]) ->
     assert done.returncode == 1 and '"Submission" has no attribute "url"' in done.stdout
 
 
-def test_the_installed_plugin_works_in_a_new_process(
-    example: tuple[Path, Path], fluxsdk_uri: str
+def test_the_installed_plugin_works_in_a_new_process_and_an_instance(
+    example: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     script = textwrap.dedent(
         """
@@ -91,37 +92,37 @@ def test_the_installed_plugin_works_in_a_new_process(
             try:
                 job.submit(h, spec)
             except OSError as exc:
-                out["rejected"] = str(exc)
+                out["rejected"] = [exc.errno, exc.strerror]
             os.environ["PROJECT"] = "physics"
             out["jobid"] = int(job.submit(h, spec))
         print(json.dumps(out))
         """
     )
-    env = dict(os.environ, PYTHONPATH=str(example[1]), FLUX_URI=fluxsdk_uri)
-    env.pop("PROJECT", None)
-    done = subprocess.run(
-        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60
-    )
-    assert done.returncode == 0, done.stderr
-    out = json.loads(done.stdout)
-    assert out["source"] == "entry point" and out["origin"] == "fluxsdk-example-project 1.0"
-    assert out["rejected"].startswith("jobspec rejected by plugin 'example-project': set PROJECT")
-    with Flux(fluxsdk_uri) as handle:
-        lookup = {"id": out["jobid"], "keys": ["jobspec"], "flags": 1}
-        stored = handle.rpc("job-info.lookup", lookup).get()["jobspec"]
-    assert stored["attributes"]["user"]["project"] == "physics"
-
-
-def test_the_installed_plugin_works_in_an_instance(
-    example: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
     monkeypatch.setenv("PYTHONPATH", str(example[1]))
     with plugin_instance(tmp_path / "sd", plugins=["example-project"]) as uri, Flux(uri) as h:
+        # A new process with the plugin installed: its client hook sets the project.
+        env = dict(os.environ, FLUX_URI=uri)
+        env.pop("PROJECT", None)
+        done = subprocess.run(
+            [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 0, done.stderr
+        out = json.loads(done.stdout)
+        assert out["source"] == "entry point" and out["origin"] == "fluxsdk-example-project 1.0"
+        # The instance's validator refuses a job without a project, as Flux answers.
+        assert out["rejected"][0] == errno.EPERM
+        assert out["rejected"][1].startswith(f"set PROJECT=<name> to submit to {uri}")
+        lookup = {"id": out["jobid"], "keys": ["jobspec"], "flags": 1}
+        stored = h.rpc("job-info.lookup", lookup).get()["jobspec"]
+        assert stored["attributes"]["user"]["project"] == "physics"
+        # This process does not have the plugin: the instance's hooks hold all the same.
+        with pytest.raises(OSError, match="every job names its project"):
+            job.submit(h, job.JobspecV1.from_command(["true"]))
         priorities = {}
         for project in ("debug", "physics"):
             spec = job.JobspecV1.from_command(["true"])
             spec.setattr("user.project", project)
-            jobid = job.submit(h, spec, urgency=10)  # this process does not have the plugin
+            jobid = job.submit(h, spec, urgency=10)
             job.result(h, jobid)
             priorities[project] = job_record(h, jobid)["priority"]
     assert priorities == {"debug": 21, "physics": 10}

@@ -414,10 +414,18 @@ def test_invalid_jobspec_rejected(
     assert info.value.errno == errnum
 
 
-def test_unsatisfiable_request_rejected(flux_handle: Flux) -> None:
-    with pytest.raises(OSError, match="unsatisfiable") as info:
-        submit(flux_handle, cmd("true", num_tasks=1000))
-    assert info.value.errno == errno.EINVAL
+def test_unsatisfiable_request_raises_alloc_exception(flux_handle: Flux) -> None:
+    # As flux-core's scheduler: the job is accepted, then denied with a fatal
+    # alloc exception naming what it lacks; it never starts.
+    jobid = submit(flux_handle, cmd("true", num_tasks=1000))
+    wait_for_event(flux_handle, jobid, "clean")
+    evs = events(flux_handle, jobid)
+    assert [e.name for e in evs] == [
+        "submit", "validate", "depend", "priority", "exception", "clean"
+    ]  # fmt: skip
+    exc = evs[4].context
+    assert (exc["type"], exc["severity"]) == ("alloc", 0)
+    assert exc["note"].startswith("unsatisfiable request: need 1000 slot(s) of 1 core(s), only ")
 
 
 def test_simulated_nodes(tmp_path: Path) -> None:
@@ -507,13 +515,18 @@ def test_restart_rearms_dependencies(tmp_path: Path) -> None:
         assert evs[-1] == "clean" and "start" in evs
 
 
-def test_missing_cwd_is_a_start_failure(flux_handle: Flux, tmp_path: Path) -> None:
-    jobid = submit(flux_handle, cmd("true", cwd=str(tmp_path / "missing")))
+def test_missing_cwd_runs_in_tmp_with_a_warning(flux_handle: Flux, tmp_path: Path) -> None:
+    # As flux's shell: an error-level log message, then the task runs in /tmp.
+    missing = tmp_path / "missing"
+    jobid = submit(flux_handle, cmd("pwd", cwd=str(missing)))
     evs = events(flux_handle, jobid)
-    exc = next(e for e in evs if e.name == "exception")
-    assert exc.context["type"] == "exec"
-    assert f"start failed: chdir {tmp_path / 'missing'}: No such file" in exc.context["note"]
-    assert next(e for e in evs if e.name == "finish").context["status"] == 1 << 8
+    assert "exception" not in [e.name for e in evs]
+    assert next(e for e in evs if e.name == "finish").context["status"] == 0
+    out = output(flux_handle, jobid)
+    log = next(e.context for e in out if e.name == "log")
+    assert log["level"] == 3
+    assert f"Could not change dir to {missing}: No such file or directory." in log["message"]
+    assert "/tmp\n" in [e.context.get("data") for e in out]
 
 
 def test_command_found_on_the_jobs_path(flux_handle: Flux, tmp_path: Path) -> None:

@@ -432,7 +432,7 @@ def test_jobinfo_pending_fields_and_defaults() -> None:
     assert info.inactive_reason == ""
     assert info.username  # a name or the uid as text
     with pytest.raises(AttributeError, match="invalid JobInfo attribute 'nosuch'"):
-        _ = info.nosuch
+        _ = info.nosuch  # type: ignore[attr-defined]
     held = inf.JobInfo(listed(urgency=0))
     assert held.contextual_info == "held"
     assert inf.JobInfo(listed(priority=0)).contextual_info == "priority-hold"

@@ -11,6 +11,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from fluxsdk import __version__
 from fluxsdk.errors import FluxSDKError
 
 __all__ = ["main"]
@@ -22,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fluxsdk", description="Submit, watch and steer jobs on a fluxsdk or Flux instance."
     )
+    parser.add_argument("--version", action="version", version=f"fluxsdk {__version__}")
     # dest is not "command": `submit` and `run` have a positional of that name.
     commands = parser.add_subparsers(dest="subcommand", required=True, metavar="COMMAND")
     for module in (_instance, _submit, _jobs, _inspect, _plugins):

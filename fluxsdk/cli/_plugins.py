@@ -3,7 +3,9 @@
 Without ``--uri``, the plugins this process loads (those every script using
 fluxsdk here gets: built-ins and installed entry points, as
 ``FLUXSDK_PLUGINS`` / ``FLUXSDK_DISABLE_PLUGINS`` select them). With
-``--uri``, those an embedded instance loaded, with what each has done.
+``--uri``, those an embedded instance loaded, with what each has done. Each
+hook says which side calls it; an advisory plugin (one that fails open) is
+marked.
 """
 
 from __future__ import annotations
@@ -73,7 +75,12 @@ def _selection() -> str:
     return f" ({', '.join(chosen)})" if chosen else ""
 
 
-_ENV = ("FLUXSDK_PLUGINS", "FLUXSDK_DISABLE_PLUGINS")
+_ENV = (
+    "FLUXSDK_PLUGINS",
+    "FLUXSDK_DISABLE_PLUGINS",
+    "FLUXSDK_ADVISORY_PLUGINS",
+    "FLUXSDK_PLUGIN_TIMEOUT",
+)
 
 
 def _table(entries: Sequence[Mapping[str, Any]]) -> None:
@@ -83,12 +90,14 @@ def _table(entries: Sequence[Mapping[str, Any]]) -> None:
     width = max(len(str(e["name"])) for e in entries)
     for entry in entries:
         state = "loaded" if entry.get("error") is None else "FAILED"
-        print(f"  {entry['name']:<{width}}  {state:<6}  {entry['source']:<12}  {entry['origin']}")
+        line = f"  {entry['name']:<{width}}  {state:<6}  {entry['source']:<12}  {entry['origin']}"
+        print(line + ("  [advisory: fails open]" if entry.get("advisory") else ""))
         if entry.get("error") is not None:
             print(f"  {'':<{width}}  error: {entry['error']}")
         for hook in entry.get("hooks", []):
             stats = entry.get("stats", {}).get(hook)
-            line = f"  {'':<{width}}  - {hook}"
+            side = "instance" if hook.startswith("fluxsdk_instance_") else "client"
+            line = f"  {'':<{width}}  - {hook} ({side})"
             if stats is not None:
                 line += "  " + " ".join(f"{label.lower()}={stats[k]}" for k, label in _STAT_COLUMNS)
             print(line)

@@ -184,8 +184,6 @@ def _follow(handle: Flux, jobid: JobID, labelio: bool) -> int:
             file=sys.stderr,
         )
     code = info.returncode
-    if not isinstance(code, int):
-        return 1
     if code < 0:
         return 1 if code == -128 else 128 - code
     return min(code, 255)

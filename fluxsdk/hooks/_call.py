@@ -67,15 +67,29 @@ class Calls:
             stats = self.stats[key] = HookStats()
         return stats
 
-    def call(self, impl: pluggy.HookImpl, hook: str, kwargs: Mapping[str, Any]) -> object:
-        """Call ``impl`` with the arguments it names; its result, or :data:`FAILED`."""
+    def call(
+        self,
+        impl: pluggy.HookImpl,
+        hook: str,
+        kwargs: Mapping[str, Any],
+        consequence: str = "ignored",
+        errors: list[BaseException] | None = None,
+    ) -> object:
+        """Call ``impl`` with the arguments it names; its result, or :data:`FAILED`.
+
+        A failure is logged with ``consequence`` (what happens because of it)
+        and, if ``errors`` is given, the exception is appended to it.
+        """
         stats = self.stats_for(impl.plugin_name, hook)
         start = time.perf_counter()
         try:
             return impl.function(*[kwargs[name] for name in impl.argnames])
         except (Exception, SystemExit) as exc:  # a plugin's sys.exit() must not end the SDK
             stats.failures += 1
-            self._report(impl.plugin_name, hook, f"raised {type(exc).__name__}: {exc}", exc)
+            what = f"raised {type(exc).__name__}: {exc}"
+            self._report(impl.plugin_name, hook, what, exc, consequence)
+            if errors is not None:
+                errors.append(exc)
             return FAILED
         finally:
             elapsed = time.perf_counter() - start
@@ -92,20 +106,23 @@ class Calls:
                     self.slow_seconds,
                 )
 
-    def garbage(self, plugin: str, hook: str, what: str) -> None:
+    def garbage(self, plugin: str, hook: str, what: str, consequence: str = "ignored") -> None:
         """Report that ``plugin``'s ``hook`` returned something unusable (``what``)."""
         self.stats_for(plugin, hook).failures += 1
-        self._report(plugin, hook, what, None)
+        self._report(plugin, hook, what, None, consequence)
 
-    def _report(self, plugin: str, hook: str, what: str, exc: BaseException | None) -> None:
+    def _report(
+        self, plugin: str, hook: str, what: str, exc: BaseException | None, consequence: str
+    ) -> None:
         key = (plugin, hook)
         trace = exc is not None and key not in self._traced
         if trace:
             self._traced.add(key)
         log.warning(
-            "plugin %r failed in %s: %s (ignored)",
+            "plugin %r failed in %s: %s (%s)",
             plugin,
             hook,
             what,
+            consequence,
             exc_info=exc if trace else None,
         )

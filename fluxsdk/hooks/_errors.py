@@ -8,6 +8,7 @@ Both derive from :class:`~fluxsdk.errors.FluxSDKError` and from ``OSError``
     ├── InvalidInputError (ValueError)
     │   └── JobspecRejectedError (OSError, EPERM)  a validator plugin said no
     └── PluginError (OSError)                      a plugin cannot be found or used
+        └── PluginFailedError                      a submission plugin failed: nothing sent
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Sequence
 from fluxsdk.errors import FluxSDKError, InvalidInputError
 from fluxsdk.hooks._values import Rejection
 
-__all__ = ["JobspecRejectedError", "PluginError"]
+__all__ = ["JobspecRejectedError", "PluginError", "PluginFailedError"]
 
 
 class JobspecRejectedError(InvalidInputError, OSError):
@@ -62,3 +63,27 @@ class PluginError(FluxSDKError, OSError):
 
     def __reduce__(self) -> tuple[type[PluginError], tuple[int, str]]:
         return (type(self), (int(self.errno or 0), str(self.strerror)))
+
+
+class PluginFailedError(PluginError):
+    """A plugin that changes or judges submissions failed, so nothing was submitted.
+
+    Raised by ``submit`` when a transform or validator that is not advisory
+    raises, misses its deadline, returns what its hook does not allow or
+    leaves an invalid jobspec. ``plugin`` and ``hook`` name it, ``failure``
+    says what went wrong; ``errno`` is ETIMEDOUT for a missed deadline,
+    EPERM otherwise (as flux-core's job-ingest answers a plugin that raises).
+    """
+
+    def __init__(self, plugin: str, hook: str, failure: str, errnum: int = errno.EPERM) -> None:
+        self.plugin = plugin
+        self.hook = hook
+        self.failure = failure
+        super().__init__(
+            errnum,
+            f"plugin {plugin!r} failed in {hook}: {failure}; nothing was submitted "
+            f"(fix the plugin, or make it advisory: FLUXSDK_ADVISORY_PLUGINS={plugin})",
+        )
+
+    def __reduce__(self) -> tuple[type[PluginFailedError], tuple[str, str, str, int]]:  # type: ignore[override]
+        return (type(self), (self.plugin, self.hook, self.failure, int(self.errno or 0)))

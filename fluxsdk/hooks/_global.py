@@ -9,6 +9,11 @@ process. Environment variables choose which installed plugins load:
 - ``FLUXSDK_DISABLE_PLUGINS``: a comma-separated blocklist, applied after it.
 - ``FLUXSDK_PLUGIN_SLOW``: seconds after which a hook call is logged as slow
   (default 0.1).
+- ``FLUXSDK_ADVISORY_PLUGINS``: a comma-separated list of plugins that fail
+  open: when one fails in a transform or validator, the submission goes ahead
+  without it (by default it fails closed: nothing is submitted).
+- ``FLUXSDK_PLUGIN_TIMEOUT``: seconds a transform or validator call may take
+  before it counts as failed (default 10; 0: no deadline).
 """
 
 from __future__ import annotations
@@ -20,13 +25,16 @@ import threading
 from collections.abc import Iterator
 from typing import Any, Final
 
-from fluxsdk.hooks._manager import SOURCE_BUILTIN, PluginInfo, PluginManager
+from fluxsdk.errors import InvalidInputError
+from fluxsdk.hooks._manager import DEFAULT_DEADLINE, SOURCE_BUILTIN, PluginInfo, PluginManager
 
 __all__ = [
     "CLIENT_BUILTINS",
+    "ENV_ADVISORY",
     "ENV_ALLOW",
     "ENV_BLOCK",
     "ENV_SLOW",
+    "ENV_TIMEOUT",
     "disabled",
     "get_plugin_manager",
     "is_disabled",
@@ -39,6 +47,8 @@ __all__ = [
 ENV_ALLOW: Final = "FLUXSDK_PLUGINS"
 ENV_BLOCK: Final = "FLUXSDK_DISABLE_PLUGINS"
 ENV_SLOW: Final = "FLUXSDK_PLUGIN_SLOW"
+ENV_ADVISORY: Final = "FLUXSDK_ADVISORY_PLUGINS"
+ENV_TIMEOUT: Final = "FLUXSDK_PLUGIN_TIMEOUT"
 
 CLIENT_BUILTINS: Final = ("fluxsdk.hooks._builtin",)
 """Modules registered as built-in plugins in every process (the embedded connector)."""
@@ -65,9 +75,28 @@ def _slow_seconds() -> float:
         return DEFAULT_SLOW_SECONDS
 
 
+def _deadline() -> float:
+    text = os.environ.get(ENV_TIMEOUT)
+    if text is None:
+        return DEFAULT_DEADLINE
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:  # also NaN
+        raise InvalidInputError(
+            f"{ENV_TIMEOUT}={text!r}: expected seconds (a number >= 0; 0 for no deadline)"
+        )
+    return value
+
+
 def _load() -> PluginManager:
     global _loading
-    manager = PluginManager(slow_seconds=_slow_seconds())
+    manager = PluginManager(
+        slow_seconds=_slow_seconds(),
+        deadline=_deadline(),
+        advisory=_names(os.environ.get(ENV_ADVISORY, "")),
+    )
     _loading = manager
     try:
         for module in CLIENT_BUILTINS:

@@ -2,9 +2,12 @@
 
 An instance loads exactly the plugins its configuration or command line
 names (never every installed one), plus its built-in default priority, which
-is registered through the same hook. Plugin code runs in one worker thread per
-plugin (see ``_worker``): event observers are queued, priority calls are
-awaited with a deadline. Built-in implementations run inline.
+is registered through the same hook. Flux's validator and frobnicator plugins
+load too (see ``_fluxstyle``), from the same names or from the configuration's
+``ingest`` table, as Flux's. Plugin code runs in one worker thread per plugin
+(see ``_worker``): event observers are queued, priority calls are awaited
+with a deadline, ingest calls are awaited without blocking the event loop
+(see ``_ingest``). Built-in implementations run inline.
 """
 
 from __future__ import annotations
@@ -20,9 +23,13 @@ import pluggy
 
 from fluxsdk.eventlog import EventLogEvent
 from fluxsdk.hooks._call import FAILED
+from fluxsdk.hooks._fluxstyle import adapt
+from fluxsdk.hooks._ingest import TRANSFORM as INGEST_TRANSFORM
+from fluxsdk.hooks._ingest import VALIDATE as INGEST_VALIDATE
+from fluxsdk.hooks._ingest import ingest
 from fluxsdk.hooks._jobspecs import copy_json
 from fluxsdk.hooks._manager import SOURCE_BUILTIN, PluginManager
-from fluxsdk.hooks._values import InstanceInfo, InstanceJob
+from fluxsdk.hooks._values import InstanceInfo, InstanceJob, Submission
 from fluxsdk.hooks._worker import BUSY, LATE, Worker
 
 if TYPE_CHECKING:
@@ -43,6 +50,7 @@ URGENCY_HOLD: Final = 0
 URGENCY_EXPEDITE: Final = 31
 
 DEFAULT_TIMEOUT: Final = 1.0
+DEFAULT_INGEST_TIMEOUT: Final = 10.0
 DEFAULT_SLOW: Final = 0.1
 DEFAULT_DRAIN: Final = 5.0
 QUEUE_LIMIT: Final = 100_000
@@ -75,6 +83,28 @@ def snapshot(job: Job) -> InstanceJob:
     )
 
 
+IMPLICIT_FROBNICATORS: Final = ("defaults", "constraints")
+"""Flux's frobnicators when a configuration has jobspec defaults or queues but names none."""
+
+
+def _implicit_frobnicators(config: Mapping[str, Any], table: Mapping[str, Any]) -> bool:
+    """As Flux: jobspec defaults or a queues table enable the default
+    frobnicators, unless ``ingest.frobnicator.disable`` is set."""
+    if table.get("disable") is True:
+        return False
+    policy = config.get("policy")
+    jobspec = policy.get("jobspec") if isinstance(policy, Mapping) else None
+    defaults = jobspec.get("defaults") if isinstance(jobspec, Mapping) else None
+    return defaults is not None or "queues" in config
+
+
+def _names(config: Mapping[str, Any], key: str, prefix: str = "") -> list[str]:
+    value = config.get(key) or []
+    if not isinstance(value, list) or not all(isinstance(n, str) for n in value):
+        raise ValueError(f"{prefix}{key} must be a list of strings, not {value!r}")
+    return list(value)
+
+
 def _seconds(config: Mapping[str, Any], key: str, default: float) -> float:
     value = config.get(key, default)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
@@ -93,11 +123,15 @@ class InstanceHooks:
         timeout: float = DEFAULT_TIMEOUT,
         drain: float = DEFAULT_DRAIN,
         queue_limit: int = QUEUE_LIMIT,
+        ingest_timeout: float = DEFAULT_INGEST_TIMEOUT,
     ) -> None:
         self.manager = manager
         self.info = info
         self.timeout = timeout
         """How long a priority call may take before the next plugin decides."""
+        self.ingest_timeout = ingest_timeout
+        """How long an ingest (transform or validate) call may take before the
+        submission is refused."""
         self.drain = drain
         """How long plugins may take, at shutdown, to finish their queued calls."""
         self._queue_limit = queue_limit
@@ -111,11 +145,17 @@ class InstanceHooks:
         uri: str,
         statedir: str | Path,
         config: Mapping[str, Any] | None = None,
+        queues: Sequence[str] = (),
     ) -> InstanceHooks:
-        """The built-in plugins, then those ``config["plugins"]`` and ``names`` name.
+        """The built-in plugins, then those ``config["plugins"]``, Flux's
+        ``config["ingest"]`` table and ``names`` name.
 
         ``config`` keys used here: ``plugins`` (a list of names),
-        ``plugin-timeout``, ``plugin-slow`` and ``plugin-drain`` (seconds).
+        ``advisory-plugins`` (names of plugins that fail open),
+        ``plugin-timeout``, ``ingest-timeout``, ``plugin-slow`` and
+        ``plugin-drain`` (seconds), and ``ingest.validator`` /
+        ``ingest.frobnicator`` (each with ``plugins`` and ``args`` lists, as
+        in Flux's configuration).
 
         Raises:
             PluginError: ENOENT for a name that matches no installed plugin
@@ -124,10 +164,30 @@ class InstanceHooks:
             ValueError: a configuration value is invalid.
         """
         config = dict(config or {})
-        configured = config.get("plugins") or []
-        if not isinstance(configured, list) or not all(isinstance(n, str) for n in configured):
-            raise ValueError(f"plugins must be a list of names, not {configured!r}")
-        manager = PluginManager(slow_seconds=_seconds(config, "plugin-slow", DEFAULT_SLOW))
+        configured = _names(config, "plugins")
+        ingest = config.get("ingest") or {}
+        if not isinstance(ingest, Mapping):
+            raise ValueError(f"ingest must be a mapping, not {ingest!r}")
+        flux_args: dict[str, list[str]] = {}
+        for kind in ("frobnicator", "validator"):
+            table = ingest.get(kind) or {}
+            if not isinstance(table, Mapping):
+                raise ValueError(f"ingest.{kind} must be a mapping, not {table!r}")
+            named = _names(table, "plugins", f"ingest.{kind}.")
+            if kind == "frobnicator" and not named and _implicit_frobnicators(config, table):
+                named = list(IMPLICIT_FROBNICATORS)
+            configured += named
+            flux_args[kind] = _names(table, "args", f"ingest.{kind}.")
+        manager = PluginManager(
+            slow_seconds=_seconds(config, "plugin-slow", DEFAULT_SLOW),
+            advisory=_names(config, "advisory-plugins"),
+        )
+        manager.adapter = lambda module, name: adapt(
+            module,
+            name,
+            validator_args=flux_args["validator"],
+            frobnicator_args=flux_args["frobnicator"],
+        )
         for module in INSTANCE_BUILTINS:
             manager.add_module(module, source=SOURCE_BUILTIN)
         wanted = [(n, SOURCE_CONFIG) for n in configured]
@@ -138,10 +198,30 @@ class InstanceHooks:
                 seen.add(name)
                 manager.load_named(name, source=source)
         manager.check_pending()
-        info = InstanceInfo(uri=uri, statedir=Path(statedir), config=config)
-        timeout = _seconds(config, "plugin-timeout", DEFAULT_TIMEOUT)
-        drain = _seconds(config, "plugin-drain", DEFAULT_DRAIN)
-        return cls(manager, info, timeout=timeout, drain=drain)
+        info = InstanceInfo(uri=uri, statedir=Path(statedir), config=config, queues=tuple(queues))
+        return cls(
+            manager,
+            info,
+            timeout=_seconds(config, "plugin-timeout", DEFAULT_TIMEOUT),
+            drain=_seconds(config, "plugin-drain", DEFAULT_DRAIN),
+            ingest_timeout=_seconds(config, "ingest-timeout", DEFAULT_INGEST_TIMEOUT),
+        )
+
+    # -- ingest ----------------------------------------------------------------------------
+
+    def has_ingest(self) -> bool:
+        """True if some plugin transforms or validates submitted jobspecs."""
+        return bool(self.manager.impls(INGEST_TRANSFORM) or self.manager.impls(INGEST_VALIDATE))
+
+    async def ingest(
+        self, document: Mapping[str, Any], submission: Submission, *, validate: bool = True
+    ) -> dict[str, Any]:
+        """``document`` transformed and validated by the ingest plugins (see ``_ingest``).
+
+        Raises:
+            IngestRejected: a plugin rejected the jobspec or failed.
+        """
+        return await ingest(self, document, submission, validate=validate)
 
     # -- hooks ---------------------------------------------------------------------------
 
@@ -160,10 +240,10 @@ class InstanceHooks:
                 "context": copy_json(dict(context or {})),
             }
             kwargs = {"job": view, "event": EventLogEvent(entry), "instance": self.info}
-            if self._builtin(impl):
+            if self.is_builtin(impl):
                 self.manager.calls.call(impl, JOB_EVENT, kwargs)
             else:
-                self._worker(impl.plugin_name).post(impl, JOB_EVENT, kwargs)
+                self.worker(impl.plugin_name).post(impl, JOB_EVENT, kwargs)
 
     def job_priority(self, job: Job, jobspec: Callable[[], Mapping[str, Any]]) -> int:
         """``job``'s priority: held and expedited jobs as Flux, else the first
@@ -190,7 +270,7 @@ class InstanceHooks:
                 if document is None:
                     document = jobspec()
                 kwargs["jobspec"] = copy_json(dict(document))
-            if self._builtin(impl):
+            if self.is_builtin(impl):
                 result = self.manager.calls.call(impl, PRIORITY, kwargs)
             else:
                 result = self._ask(impl, kwargs, view)
@@ -206,7 +286,7 @@ class InstanceHooks:
         return job.urgency  # only if the built-in default itself was unregistered
 
     def _ask(self, impl: pluggy.HookImpl, kwargs: Mapping[str, Any], job: InstanceJob) -> object:
-        result = self._worker(impl.plugin_name).ask(impl, PRIORITY, kwargs, self.timeout)
+        result = self.worker(impl.plugin_name).ask(impl, PRIORITY, kwargs, self.timeout)
         if result is LATE:
             log.warning(
                 "plugin %r missed its %.3f s deadline for the priority of job %s; "
@@ -226,11 +306,13 @@ class InstanceHooks:
 
     # -- workers -------------------------------------------------------------------------
 
-    def _builtin(self, impl: pluggy.HookImpl) -> bool:
+    def is_builtin(self, impl: pluggy.HookImpl) -> bool:
+        """True for fluxsdk's own implementations (called inline, not in a thread)."""
         info = self.manager.info(impl.plugin_name)
         return info is not None and info.source == SOURCE_BUILTIN
 
-    def _worker(self, plugin: str) -> Worker:
+    def worker(self, plugin: str) -> Worker:
+        """The thread that makes ``plugin``'s calls (started on first use)."""
         worker = self._workers.get(plugin)
         if worker is None:
             worker = Worker(plugin, self.manager.calls, limit=self._queue_limit)

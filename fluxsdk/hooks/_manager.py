@@ -19,8 +19,9 @@ import errno
 import importlib
 import inspect
 import logging
+import os
 import types
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Final
 
 import attrs
@@ -29,13 +30,21 @@ import pluggy
 from fluxsdk.hooks import hookspecs
 from fluxsdk.hooks._call import Calls
 from fluxsdk.hooks._errors import PluginError
+from fluxsdk.hooks._fluxstyle import FLUX_NAMESPACES
 from fluxsdk.hooks._markers import ENTRY_POINT_GROUP, PROJECT
 
 if TYPE_CHECKING:
     # Imported when plugins are first looked for, not with fluxsdk (it takes ~15 ms).
     import importlib.metadata
 
-__all__ = ["SOURCE_BUILTIN", "SOURCE_ENTRY_POINT", "PluginInfo", "PluginManager"]
+__all__ = [
+    "ADVISORY_ATTRIBUTE",
+    "DEFAULT_DEADLINE",
+    "SOURCE_BUILTIN",
+    "SOURCE_ENTRY_POINT",
+    "PluginInfo",
+    "PluginManager",
+]
 
 log = logging.getLogger("fluxsdk.plugins")
 
@@ -45,6 +54,12 @@ SOURCE_REGISTER: Final = "register()"
 SOURCE_MODULE: Final = "module"
 
 _PREFIX: Final = PROJECT + "_"
+
+ADVISORY_ATTRIBUTE: Final = "FLUXSDK_ADVISORY"
+"""A plugin (module, class or object) with this attribute set to ``True`` fails open."""
+
+DEFAULT_DEADLINE: Final = 10.0
+"""Seconds a submission hook call may take by default before it counts as failed."""
 _HOOK_NAMES: Final = tuple(name for name in hookspecs.__all__)
 
 
@@ -62,6 +77,9 @@ class PluginInfo:
     """The hooks it implements (none if it failed to load)."""
     error: str | None = None
     """Why it is not loaded, or ``None`` when it is."""
+    advisory: bool = False
+    """True if it fails open: when it fails in a hook that changes or judges
+    submissions, the failure is logged and the submission goes ahead without it."""
 
     @property
     def loaded(self) -> bool:
@@ -108,14 +126,29 @@ class PluginManager(pluggy.PluginManager):
     until the next registration change); :attr:`calls` calls them one by one.
     """
 
-    def __init__(self, *, slow_seconds: float = 0.1) -> None:
+    def __init__(
+        self,
+        *,
+        slow_seconds: float = 0.1,
+        deadline: float = DEFAULT_DEADLINE,
+        advisory: Iterable[str] = (),
+    ) -> None:
         super().__init__(PROJECT)
         self.add_hookspecs(hookspecs)
         self.calls = Calls(slow_seconds)
+        self.deadline = deadline
+        """Seconds a call of a hook that changes or judges submissions may take
+        (0: no deadline, calls run in the caller's thread)."""
+        self.advisory_names = frozenset(_normalized(n) for n in advisory)
+        """Plugins made advisory by configuration (entry-point, distribution or
+        registered names)."""
         self._infos: dict[str, PluginInfo] = {}
         self._impls: dict[str, tuple[pluggy.HookImpl, ...]] = {}
         self.generation = 0
         """Incremented on every registration change, so callers can refresh caches."""
+        self.adapter: Callable[[object, str], object | None] | None = None
+        """Turns a module that is not a fluxsdk plugin into one (or None): an
+        instance sets it to load Flux's validator and frobnicator plugins."""
 
     # -- registration ------------------------------------------------------------
 
@@ -131,8 +164,20 @@ class PluginManager(pluggy.PluginManager):
         """
         return self.add(plugin, name, source=SOURCE_REGISTER)
 
-    def add(self, plugin: Any, name: str | None = None, *, source: str, origin: str = "") -> str:
-        """Register ``plugin`` and record where it came from (see :meth:`register`)."""
+    def add(
+        self,
+        plugin: Any,
+        name: str | None = None,
+        *,
+        source: str,
+        origin: str = "",
+        aliases: Iterable[str] = (),
+    ) -> str:
+        """Register ``plugin`` and record where it came from (see :meth:`register`).
+
+        ``aliases`` are other names it is known by (its distribution's), which
+        the advisory configuration may use.
+        """
         label = name or self.get_canonical_name(plugin)
         self._check_markers(plugin, label)
         if self.is_blocked(label):
@@ -151,8 +196,16 @@ class PluginManager(pluggy.PluginManager):
             super().unregister(plugin)
             self._changed()  # a call in another thread may have cached it meanwhile
             raise
+        names = {_normalized(registered), *(_normalized(a) for a in aliases)}
+        advisory = getattr(plugin, ADVISORY_ATTRIBUTE, False) is True or bool(
+            names & self.advisory_names
+        )
         info = PluginInfo(
-            name=registered, source=source, origin=origin or _origin_of(plugin), hooks=hooks
+            name=registered,
+            source=source,
+            origin=origin or _origin_of(plugin),
+            hooks=hooks,
+            advisory=advisory,
         )
         self._infos[registered] = info
         self._changed()
@@ -217,10 +270,34 @@ class PluginManager(pluggy.PluginManager):
 
     # -- loading ---------------------------------------------------------------------
 
-    def add_module(self, module_name: str, *, source: str = SOURCE_BUILTIN) -> str:
-        """Import ``module_name`` and register it under that name."""
+    def add_module(
+        self, module_name: str, *, source: str = SOURCE_BUILTIN, name: str | None = None
+    ) -> str:
+        """Import ``module_name`` and register it under ``name`` (default: that name)."""
         module = importlib.import_module(module_name)
-        return self.add(module, module_name, source=source)
+        return self._add_adapted(module, name or module_name, source, module_name)
+
+    def add_file(self, path: str, *, source: str) -> str:
+        """Import the Python file ``path`` and register it under its name (as Flux
+        loads a plugin given by path)."""
+        import importlib.util
+
+        stem = os.path.splitext(os.path.basename(path))[0]
+        spec = importlib.util.spec_from_file_location(f"fluxsdk_plugin_file.{stem}", path)
+        if spec is None or spec.loader is None:
+            raise PluginError(errno.ENOENT, f"plugin file {path!r} cannot be loaded")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return self._add_adapted(module, stem, source, os.path.abspath(path))
+
+    def _add_adapted(self, module: types.ModuleType, name: str, source: str, origin: str) -> str:
+        plugin: object = module
+        # A module with hooks of its own is a fluxsdk plugin, whatever classes it has.
+        if self.adapter is not None and not any(a.startswith(_PREFIX) for a in dir(module)):
+            adapted = self.adapter(module, name)
+            if adapted is not None:
+                plugin, origin = adapted, f"{origin} (Flux plugin)"
+        return self.add(plugin, name, source=source, origin=origin if plugin is not module else "")
 
     def load_entry_points(
         self, allow: Iterable[str] | None = None, block: Iterable[str] = ()
@@ -258,17 +335,30 @@ class PluginManager(pluggy.PluginManager):
             dist = _distribution(entry_point)
             if wanted in _names_of(entry_point, dist):
                 return self._load_entry_point(entry_point, dist, source)
-        if _module_exists(name):
+        if name.endswith(".py") or os.sep in name:
+            if not os.path.isfile(name):
+                raise PluginError(errno.ENOENT, f"no plugin file {name!r}")
             try:
-                self.add_module(name, source=source)
+                registered = self.add_file(name, source=source)
             except Exception as exc:
                 return self.failed(name, source=source, origin=name, error=_why(exc))
-            return self._infos[name]
+            return self._infos[registered]
+        candidates = [name]
+        if self.adapter is not None:  # Flux's own plugin names: feasibility, defaults...
+            candidates += [f"{space}.{name}" for space in FLUX_NAMESPACES]
+        for module_name in candidates:
+            if _module_exists(module_name):
+                try:
+                    self.add_module(module_name, source=source, name=name)
+                except Exception as exc:
+                    return self.failed(name, source=source, origin=module_name, error=_why(exc))
+                return self._infos[name]
         installed = ", ".join(sorted({ep.name for ep in _entry_points()})) or "none"
         raise PluginError(
             errno.ENOENT,
             f"no plugin named {name!r}: it is neither an entry point of the "
-            f"{ENTRY_POINT_GROUP!r} group (installed: {installed}) nor an importable module",
+            f"{ENTRY_POINT_GROUP!r} group (installed: {installed}) nor an importable module"
+            + (" nor a Flux ingest plugin" if self.adapter is not None else ""),
         )
 
     def _load_entry_point(
@@ -284,7 +374,13 @@ class PluginManager(pluggy.PluginManager):
             return self._infos[name]
         try:
             plugin = entry_point.load()
-            self.add(plugin, name, source=source, origin=origin)
+            if (
+                self.adapter is not None
+                and isinstance(plugin, types.ModuleType)
+                and not any(a.startswith(_PREFIX) for a in dir(plugin))
+            ):
+                plugin = self.adapter(plugin, name) or plugin
+            self.add(plugin, name, source=source, origin=origin, aliases=[dist[0]] if dist else [])
         except Exception as exc:  # any failure to import is the plugin's, not ours
             return self.failed(name, source=source, origin=origin, error=_why(exc))
         return self._infos[name]
@@ -298,6 +394,11 @@ class PluginManager(pluggy.PluginManager):
     def info(self, name: str) -> PluginInfo | None:
         """What is known of the plugin ``name``, or ``None``."""
         return self._infos.get(name)
+
+    def is_advisory(self, name: str) -> bool:
+        """True if the plugin ``name`` fails open (see :attr:`PluginInfo.advisory`)."""
+        info = self._infos.get(name)
+        return info is not None and info.advisory
 
     def impls(self, hook: str) -> tuple[pluggy.HookImpl, ...]:
         """``hook``'s implementations in pluggy's call order (tryfirst, then the

@@ -113,6 +113,8 @@ class InstanceInfo:
     """The instance's state directory: a good default home for a plugin's files."""
     config: Mapping[str, Any] = attrs.field(factory=dict)
     """The instance's configuration file as a mapping (empty without one)."""
+    queues: tuple[str, ...] = ()
+    """The instance's named queues (the first is the default); empty without queues."""
 
     def plugin_config(self, name: str) -> Mapping[str, Any]:
         """The configuration section named ``name`` (a plugin's own), or ``{}``.

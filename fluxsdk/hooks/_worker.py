@@ -9,6 +9,7 @@ deadline is skipped for answers until that call returns.
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
 import queue
 import threading
@@ -20,7 +21,7 @@ import pluggy
 
 from fluxsdk.hooks._call import Calls
 
-__all__ = ["BUSY", "LATE", "Worker"]
+__all__ = ["BUSY", "LATE", "Task", "Worker"]
 
 log = logging.getLogger("fluxsdk.plugins")
 
@@ -39,8 +40,20 @@ BUSY: Final = _Outcome("BUSY")
 """The call was not made: the plugin is still in a call that missed its deadline."""
 
 
-class _Task:
-    __slots__ = ("done", "hook", "impl", "kwargs", "result", "started")
+class Task:
+    """One queued call; ``future`` (if any) gets its result."""
+
+    __slots__ = (
+        "consequence",
+        "done",
+        "errors",
+        "future",
+        "hook",
+        "impl",
+        "kwargs",
+        "result",
+        "started",
+    )
 
     def __init__(
         self,
@@ -48,11 +61,17 @@ class _Task:
         hook: str,
         kwargs: Mapping[str, Any],
         done: threading.Event | None,
+        future: concurrent.futures.Future[object] | None = None,
     ) -> None:
         self.impl = impl
         self.hook = hook
         self.kwargs = kwargs
         self.done = done
+        self.future = future
+        self.consequence = "ignored"
+        """What a failure of this call leads to, for the log."""
+        self.errors: list[BaseException] = []
+        """The exception the call raised, if it did (and was reported)."""
         self.result: object = None
         self.started = 0.0
 
@@ -64,10 +83,10 @@ class Worker:
         self.plugin = plugin
         self._calls = calls
         self._limit = limit
-        self._queue: queue.SimpleQueue[_Task | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[Task | None] = queue.SimpleQueue()
         self._count = threading.Lock()
         self._pending = 0
-        self._late: _Task | None = None
+        self._late: Task | None = None
         self._closed = False
         self._thread = threading.Thread(
             target=self._run, name=f"fluxsdk-plugin:{plugin}", daemon=True
@@ -95,7 +114,7 @@ class Worker:
                     hook,
                 )
             return False
-        self._put(_Task(impl, hook, kwargs, None))
+        self._put(Task(impl, hook, kwargs, None))
         return True
 
     def ask(
@@ -109,7 +128,7 @@ class Worker:
         if self._late is not None or self._closed:
             self._calls.stats_for(self.plugin, hook).timeouts += 1
             return BUSY
-        task = _Task(impl, hook, kwargs, threading.Event())
+        task = Task(impl, hook, kwargs, threading.Event())
         self._put(task)
         assert task.done is not None
         if task.done.wait(timeout):
@@ -119,6 +138,37 @@ class Worker:
         if task.done.is_set():  # it finished just now: the worker saw no late call
             self._late = None
         return LATE
+
+    def submit(
+        self,
+        impl: pluggy.HookImpl,
+        hook: str,
+        kwargs: Mapping[str, Any],
+        consequence: str = "ignored",
+    ) -> Task | None:
+        """Queue a call whose result ``task.future`` gets (``FAILED`` if it raised,
+        the exception then in ``task.errors``); None if the plugin is still in a
+        call that missed its deadline, or closed.
+
+        Cancelling the future before the call starts skips the call. A caller
+        that gives up waiting calls :meth:`missed`.
+        """
+        if self._late is not None or self._closed:
+            self._calls.stats_for(self.plugin, hook).timeouts += 1
+            return None
+        task = Task(impl, hook, kwargs, None, concurrent.futures.Future())
+        task.consequence = consequence
+        self._put(task)
+        return task
+
+    def missed(self, task: Task) -> None:
+        """``task``'s caller gave up waiting: until it returns, the plugin is skipped."""
+        self._calls.stats_for(self.plugin, task.hook).timeouts += 1
+        assert task.future is not None
+        if task.future.running():
+            self._late = task
+            if task.future.done():  # it finished just now: the worker saw no late call
+                self._late = None
 
     def close(self) -> None:
         """Accept no more calls; the thread ends after those queued."""
@@ -131,7 +181,7 @@ class Worker:
         self._thread.join(max(timeout, 0.0))
         return not self._thread.is_alive()
 
-    def _put(self, task: _Task) -> None:
+    def _put(self, task: Task) -> None:
         with self._count:
             self._pending += 1
         self._queue.put(task)
@@ -142,13 +192,21 @@ class Worker:
             if task is None:
                 return
             task.started = time.monotonic()
+            if task.future is not None and not task.future.set_running_or_notify_cancel():
+                with self._count:
+                    self._pending -= 1
+                continue  # its caller gave up before it started
             try:
-                task.result = self._calls.call(task.impl, task.hook, task.kwargs)
+                task.result = self._calls.call(
+                    task.impl, task.hook, task.kwargs, task.consequence, task.errors
+                )
             finally:
                 with self._count:
                     self._pending -= 1
                 if task.done is not None:
                     task.done.set()
+                if task.future is not None:
+                    task.future.set_result(task.result)
                 if self._late is task:
                     self._late = None
                     log.warning(

@@ -10,6 +10,11 @@ working.
 Client-side hooks run in the process that uses fluxsdk, for every connector.
 Instance-side hooks run inside an embedded instance that loaded the plugin
 (``fluxsdk start --plugin NAME``), each plugin in a thread of its own.
+
+Hooks that change or judge what is submitted (transforms and validators, on
+either side) fail closed: a plugin that raises, misses its deadline or
+returns what its hook does not allow stops the submission, unless it is
+advisory. Observers fail open.
 """
 
 from __future__ import annotations
@@ -30,6 +35,8 @@ __all__ = [
     "fluxsdk_connectors",
     "fluxsdk_instance_job_event",
     "fluxsdk_instance_job_priority",
+    "fluxsdk_instance_jobspec_transform",
+    "fluxsdk_instance_jobspec_validate",
     "fluxsdk_job_event",
     "fluxsdk_jobspec_transform",
     "fluxsdk_jobspec_validate",
@@ -63,12 +70,17 @@ def fluxsdk_jobspec_transform(jobspec: Jobspec, submission: Submission) -> None:
     (it is already signed), nor for a jobspec that is not valid JSON (the
     instance rejects it as before).
 
-    Failures: a transform that raises, returns something other than ``None``
-    or leaves an invalid jobspec is reported by name in a warning, and the
-    submission goes ahead as if that plugin were not installed: the
-    transforms run again from the submitted jobspec without it. A transform
-    may therefore run more than once for one submission; make it depend on
-    its arguments only.
+    Failures: a transform that raises, returns something other than ``None``,
+    leaves an invalid jobspec or runs past its deadline (``FLUXSDK_PLUGIN_TIMEOUT``,
+    default 10 s) fails closed: ``submit`` raises
+    ``fluxsdk.hooks.PluginFailedError`` naming the plugin and what it did, and
+    nothing is sent. An advisory plugin (``FLUXSDK_ADVISORY = True`` in the
+    plugin, or named in ``FLUXSDK_ADVISORY_PLUGINS``) is reported by name in
+    a warning instead, and the submission goes ahead as if it were not
+    installed: the transforms run again from the submitted jobspec without
+    it. A transform may therefore run more than once for one submission;
+    make it depend on its arguments only. Calls run in a helper thread, so
+    that the deadline can be kept.
 
     Args:
         jobspec: the jobspec to edit: a ``fluxsdk.job.Jobspec`` (a
@@ -93,10 +105,13 @@ def fluxsdk_jobspec_validate(jobspec: Jobspec, submission: Submission) -> str | 
     transformed jobspec, in the same order as transforms. Changes a validator
     makes to ``jobspec`` are not submitted.
 
-    Failures: a validator that raises or returns something other than a
-    string or ``None`` is reported by name in a warning and counts as
-    accepting. Client-side validation is a service to users, not a security
-    boundary: anyone can submit without the plugin installed.
+    Failures: a validator that raises, returns something other than a
+    string or ``None`` or runs past its deadline fails closed, as a
+    transform does (``PluginFailedError``, nothing sent); an advisory one is
+    reported by name in a warning and counts as accepting. Client-side
+    validation is a service to users, not a security boundary: anyone can
+    submit without the plugin installed. A policy that must hold for every
+    client belongs in the instance: ``fluxsdk_instance_jobspec_validate``.
 
     Args:
         jobspec: the jobspec as it will be submitted (read it; do not change it).
@@ -161,6 +176,79 @@ def fluxsdk_connectors() -> Mapping[str, ConnectorFactory] | None:
 
 
 # -- instance side -------------------------------------------------------------------
+
+
+@hookspec
+def fluxsdk_instance_jobspec_transform(
+    jobspec: Jobspec, submission: Submission, instance: InstanceInfo
+) -> None:
+    """Change every jobspec submitted to the instance, before the job exists
+    (like a Flux job-ingest frobnicator).
+
+    Edit ``jobspec`` in place and return ``None``; a transform that must
+    refuse the job raises an exception whose message tells the user why (the
+    submission is answered with errno EPERM and that message, as Flux answers
+    a frobnicator that raises). The job is created from the transformed
+    jobspec: its duration, queue and attributes are the transform's, and the
+    jobspec that ``job-info.lookup`` returns is too. As in Flux, the job's
+    tasks are launched from the signed jobspec as submitted (``J``), so the
+    command and environment a transform sets are recorded, not run.
+
+    Called: for every ``job-ingest.submit``, from any client (fluxsdk
+    scripts, the CLI, executors, the object model, Flux's own tools), after
+    the instance checked the jobspec and after any client-side transforms,
+    before the validators. Instance transforms run in the order the instance
+    loaded the plugins (configuration, then ``--plugin``), ``tryfirst``
+    ones first and ``trylast`` ones last; each sees the changes of those
+    before it.
+
+    Failures: fail closed. A transform that raises, returns something other
+    than ``None``, leaves an invalid jobspec or does not return within the
+    instance's ``ingest-timeout`` (default 10 s) rejects the submission
+    (EPERM, or ETIMEDOUT for a missed deadline); nothing is created. An
+    advisory plugin (``FLUXSDK_ADVISORY = True``, or named in the instance
+    configuration's ``advisory-plugins``) is logged and its changes are
+    discarded instead. A plugin stuck past its deadline is not called again
+    until that call returns (submissions fail closed meanwhile).
+
+    Args:
+        jobspec: the jobspec to edit, a ``fluxsdk.job.Jobspec`` (with its
+            environment).
+        submission: who submits and how: ``uri`` (the instance's),
+            ``userid``, ``urgency``, ``flags``.
+        instance: the instance (``uri``, ``statedir``, ``config``, ``queues``).
+    """
+
+
+@hookspec
+def fluxsdk_instance_jobspec_validate(
+    jobspec: Jobspec, submission: Submission, instance: InstanceInfo
+) -> str | tuple[int, str] | None:
+    """Accept or reject every jobspec submitted to the instance, after every
+    transform (like a Flux job-ingest validator).
+
+    Return ``None`` to accept, a message to reject with errno EPERM, or an
+    ``(errno, message)`` pair to choose the errno (Flux validators' form;
+    ``(0, ...)`` accepts). Raising rejects too, with the exception's message
+    and EPERM. The submitter's ``submit`` fails with an ``OSError`` carrying
+    that errno and message, as on Flux; when several validators reject, the
+    errno is the largest and the messages are joined with ", ".
+
+    Called: for every ``job-ingest.submit`` from any client, on the
+    transformed jobspec, before the job exists. Unlike client-side
+    validation, this holds for every client. Validators run at the same time,
+    each in its plugin's thread, on copies of the jobspec. Not called for a
+    submission with the ``novalidate`` flag (as in Flux).
+
+    Failures: fail closed, as for transforms: a validator that returns
+    something else or misses its deadline rejects the submission (EPERM or
+    ETIMEDOUT); an advisory one is logged and counts as accepting.
+
+    Args:
+        jobspec: the jobspec as the job will have it (read it; do not change it).
+        submission: who submits and how (read-only).
+        instance: the instance (``uri``, ``statedir``, ``config``, ``queues``).
+    """
 
 
 @hookspec

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import functools
 import logging
 import os
+import resource
 import shutil
 import signal
 from collections.abc import Callable, Mapping, Sequence
@@ -33,6 +35,24 @@ _HOME_FD = os.open(".", os.O_RDONLY | os.O_DIRECTORY)
 OutputCallback = Callable[[int, str, bytes], None]
 EofCallback = Callable[[int, str], None]
 ExitCallback = Callable[[int], None]
+LogCallback = Callable[[int, str, str | None], None]  # level, message, component
+
+# Flux's shell rlimit option names (RLIMIT_* without the prefix, lower case).
+_RLIMITS = {
+    name[len("RLIMIT_") :].lower(): getattr(resource, name)
+    for name in dir(resource)
+    if name.startswith("RLIMIT_")
+}
+
+
+def _rlimit_values(limits: Mapping[str, int]) -> dict[int, int]:
+    """The rlimit option as (resource, soft limit); -1 is unlimited."""
+    out: dict[int, int] = {}
+    for name, value in limits.items():
+        which = _RLIMITS.get(str(name).lower())
+        if which is not None and isinstance(value, int):
+            out[which] = resource.RLIM_INFINITY if value < 0 else value
+    return out
 
 
 def _shell_status(status: int) -> int:
@@ -44,12 +64,17 @@ def _shell_status(status: int) -> int:
 
 
 class SpawnError(Exception):
-    """A task could not be started (``note`` is the message for the job's exception)."""
+    """A task could not be started (``note`` is the message for the job's exception).
 
-    def __init__(self, note: str, status: int) -> None:
+    ``shell_init`` is set when the job shell failed before any task (an output
+    file that cannot be opened): flux then writes no redirect or data events.
+    """
+
+    def __init__(self, note: str, status: int, shell_init: bool = False) -> None:
         super().__init__(note)
         self.note = note
         self.status = status
+        self.shell_init = shell_init
 
 
 @attrs.frozen
@@ -71,6 +96,20 @@ class _Task:
     open_streams: int
     status: int | None = None
     partial: dict[str, bytearray] = attrs.field(factory=dict)
+
+
+def _task_path(template: str | None, plan: TaskPlan) -> str | None:
+    """An output path with the per-task templates of flux's shell expanded."""
+    if template is None or "{{" not in template:
+        return template
+    return template.replace("{{taskid}}", str(plan.rank)).replace("{{node}}", str(plan.node_rank))
+
+
+def _write_labelled(fd: int, rank: int, stream: str, data: bytes) -> None:
+    """Write whole lines to an output file, each prefixed with the task rank."""
+    prefix = f"{rank}: ".encode()
+    lines = data.splitlines(keepends=True)
+    os.write(fd, b"".join(prefix + line for line in lines))
 
 
 def _find_executable(name: str, env: Mapping[str, str]) -> str:
@@ -109,6 +148,11 @@ class JobExec:
         unbuffered: bool = False,
         hostname: str = "localhost",
         on_spawn: Callable[[int, int], None] | None = None,
+        output_append: bool = False,
+        output_label: Mapping[str, bool] | None = None,
+        rlimits: Mapping[str, int] | None = None,
+        on_log: LogCallback | None = None,
+        on_task_exit: Callable[[int, int], None] | None = None,
     ) -> None:
         self._loop = loop
         self._hostname = hostname
@@ -124,6 +168,18 @@ class JobExec:
         self._stdout_path = stdout_path
         self._stderr_path = stderr_path
         self._unbuffered = unbuffered
+        self._output_append = output_append
+        self._output_label = dict(output_label or {})
+        self._rlimits = _rlimit_values(rlimits or {})
+        self._on_log = on_log
+        self._on_task_exit = on_task_exit
+        # Output files, opened once per job (as flux's shell does): path -> fd.
+        self._files: dict[str, int] = {}
+        # Streams the instance writes to a file itself (labelled): (rank, stream) -> fd.
+        self._labelled: dict[tuple[int, str], int] = {}
+        # stdin without an input file: a pipe held open while the job runs, as
+        # flux's shell keeps it open for ``flux job attach``.
+        self._stdin_pipe: tuple[int, int] | None = None
         self._tasks: list[_Task] = []
         self._executable: str | None = None
         self._remaining = 0
@@ -140,6 +196,9 @@ class JobExec:
             are killed and reaped before this returns through ``on_exit``.
         """
         self._remaining = len(self._plans)
+        self._open_outputs()
+        if self._stdin_path is None:
+            self._stdin_pipe = os.pipe()
         for plan in self._plans:
             try:
                 self._tasks.append(self._spawn(plan, task_env(plan)))
@@ -151,12 +210,16 @@ class JobExec:
                     what, status = exc.strerror, 1 << 8
                 else:
                     what = f"{self._argv[0]}: {exc.strerror}"
-                    unrunnable = isinstance(exc, (FileNotFoundError, PermissionError))
-                    status = (127 if unrunnable else 1) << 8
+                    # As a shell: 126 for a command found but not runnable, 127 not found.
+                    if isinstance(exc, PermissionError):
+                        status = 126 << 8
+                    else:
+                        status = (127 if isinstance(exc, FileNotFoundError) else 1) << 8
                 note = f"task {plan.rank} (host {self._hostname}): start failed: {what}"
                 self.kill(signal.SIGKILL)
                 if not self._tasks:
                     self._finished = True
+                    self._close_files()
                 raise SpawnError(note, status) from None
 
     def _spawn(self, plan: TaskPlan, extra_env: Mapping[str, str]) -> _Task:
@@ -164,34 +227,53 @@ class JobExec:
         env.update(extra_env)
         if self._executable is None:
             self._executable = _find_executable(self._argv[0], env)
-        actions: list[tuple[Any, ...]] = [
-            (os.POSIX_SPAWN_OPEN, 0, self._stdin_path or os.devnull, os.O_RDONLY, 0)
-        ]
+        actions: list[tuple[Any, ...]] = []
+        if self._stdin_pipe is not None:
+            actions.append((os.POSIX_SPAWN_DUP2, self._stdin_pipe[0], 0))
+        else:
+            actions.append((os.POSIX_SPAWN_OPEN, 0, self._stdin_path, os.O_RDONLY, 0))
         pipes: dict[str, tuple[int, int]] = {}
-        append = os.O_WRONLY | os.O_CREAT | os.O_APPEND
-        for fd, stream, path in (
-            (1, "stdout", self._stdout_path),
-            (2, "stderr", self._stderr_path),
-        ):
-            if path is not None:
-                actions.append((os.POSIX_SPAWN_OPEN, fd, path, append, 0o666))
-            elif fd == 2 and self._stdout_path is not None:
-                actions.append((os.POSIX_SPAWN_DUP2, 1, 2))  # stderr follows stdout's file
+        stdout_path = _task_path(self._stdout_path, plan)
+        stderr_path = _task_path(self._stderr_path, plan) or stdout_path
+        for fd, stream, path in ((1, "stdout", stdout_path), (2, "stderr", stderr_path)):
+            label = self._output_label.get(stream, self._output_label.get("stdout", False))
+            if path is not None and not label:
+                actions.append((os.POSIX_SPAWN_DUP2, self._file(path), fd))
             else:
+                if path is not None:
+                    self._labelled[(plan.rank, stream)] = self._file(path)
                 # os.pipe() fds are close-on-exec; only the dup2'ed copy reaches the task.
                 pipes[stream] = os.pipe()
                 actions.append((os.POSIX_SPAWN_DUP2, pipes[stream][1], fd))
         # The broker is single-threaded: borrowing its cwd and CPU mask for the
         # spawn is how the child gets them before it runs anything.
-        pin = set(plan.cpus) != _ALL_CPUS
+        pin = bool(plan.cpus) and set(plan.cpus) != _ALL_CPUS
+        saved_limits: dict[int, tuple[int, int]] = {}
         try:
             if self._cwd is not None:
                 try:
                     os.chdir(self._cwd)
                 except OSError as exc:
-                    raise OSError(exc.errno, f"chdir {self._cwd}: {exc.strerror}") from None
+                    # As flux's shell: warn, and run the task in /tmp.
+                    if self._on_log is not None and not self._tasks:
+                        self._on_log(
+                            3,
+                            f"host {self._hostname}: Could not change dir to {self._cwd}: "
+                            f"{exc.strerror}. Going to /tmp instead",
+                            None,
+                        )
+                    os.chdir("/tmp")
             if pin:
                 os.sched_setaffinity(0, plan.cpus)
+            for which, soft in self._rlimits.items():
+                # Lent like the CPU mask: the child inherits the soft limit.
+                saved_limits[which] = current = resource.getrlimit(which)
+                hard = current[1]
+                if hard != resource.RLIM_INFINITY and (
+                    soft == resource.RLIM_INFINITY or soft > hard
+                ):
+                    soft = hard
+                resource.setrlimit(which, (soft, hard))
             pid = os.posix_spawn(
                 self._executable, self._argv, env, file_actions=actions, setsid=True
             )
@@ -201,6 +283,8 @@ class JobExec:
                 os.close(write_end)
             raise
         finally:
+            for which, limits in saved_limits.items():
+                resource.setrlimit(which, limits)
             if pin:
                 os.sched_setaffinity(0, _ALL_CPUS)
             if self._cwd is not None:
@@ -226,22 +310,27 @@ class JobExec:
             data = b""
         rank = task.plan.rank
         partial = task.partial[stream]
+        emit = self._on_output
+        target = self._labelled.get((rank, stream))
+        if target is not None:
+            emit = functools.partial(_write_labelled, target)
         if data:
-            if self._unbuffered:
-                self._on_output(rank, stream, data)
+            if self._unbuffered and target is None:
+                emit(rank, stream, data)
                 return
             partial += data
             cut = partial.rfind(b"\n") + 1
             if cut:
-                self._on_output(rank, stream, bytes(partial[:cut]))
+                emit(rank, stream, bytes(partial[:cut]))
                 del partial[:cut]
             return
         self._loop.remove_reader(fd)
         os.close(fd)
         if partial:
-            self._on_output(rank, stream, bytes(partial))
+            emit(rank, stream, bytes(partial))
             partial.clear()
-        self._on_eof(rank, stream)
+        if target is None:
+            self._on_eof(rank, stream)
         task.open_streams -= 1
         self._maybe_done(task)
 
@@ -255,6 +344,8 @@ class JobExec:
         self._loop.remove_reader(task.pidfd)
         os.close(task.pidfd)
         task.status = status
+        if self._on_task_exit is not None:
+            self._on_task_exit(task.plan.rank, _shell_status(status))
         self._maybe_done(task)
 
     def _maybe_done(self, task: _Task) -> None:
@@ -263,8 +354,46 @@ class JobExec:
         self._remaining -= 1
         if self._remaining == 0 and not self._finished:
             self._finished = True
+            self._close_files()
             statuses = [_shell_status(t.status) for t in self._tasks if t.status is not None]
             self._on_exit(max(statuses, default=0))
+
+    def _file(self, path: str) -> int:
+        """The job's fd for an output file: opened once, truncated unless appending."""
+        fd = self._files.get(path)
+        if fd is None:
+            mode = os.O_APPEND if self._output_append else os.O_TRUNC
+            where = os.path.join(self._cwd, path) if self._cwd else path  # relative: job cwd
+            fd = os.open(where, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC | mode, 0o666)
+            self._files[path] = fd
+        return fd
+
+    def _open_outputs(self) -> None:
+        """Open every output file before any task starts, as flux's shell
+        output plugin does at ``shell.init``; a failure fails the job."""
+        for plan in self._plans:
+            for template in (self._stdout_path, self._stderr_path):
+                path = _task_path(template, plan)
+                if path is None:
+                    continue
+                try:
+                    self._file(path)
+                except OSError as exc:
+                    self._close_files()
+                    self._finished = True
+                    if self._on_log is not None:
+                        self._on_log(3, f"open: {path}: {exc.strerror}", "output.task")
+                        self._on_log(3, "plugin 'output': shell.init failed", None)
+                    raise SpawnError(f"shell_init: {exc.strerror}", 1 << 8, True) from None
+
+    def _close_files(self) -> None:
+        for fd in self._files.values():
+            os.close(fd)
+        self._files.clear()
+        if self._stdin_pipe is not None:
+            for fd in self._stdin_pipe:
+                os.close(fd)
+            self._stdin_pipe = None
 
     def kill(self, signum: int) -> None:
         """Send ``signum`` to the process group of every task not yet finished.

@@ -171,7 +171,11 @@ class Instance:
         """The built-in plugins and the named ones; an unknown name stops the start."""
         try:
             return InstanceHooks.load(
-                self.plugins, uri=self.uri, statedir=self.statedir, config=self.config
+                self.plugins,
+                uri=self.uri,
+                statedir=self.statedir,
+                config=self.config,
+                queues=self.queues,
             )
         except PluginError as exc:
             raise InstanceError(exc.errno or errno.ENOENT, str(exc)) from None
@@ -215,9 +219,13 @@ class Instance:
         def resource_status(request: Request) -> None:
             request.respond({"R": resources.R()})
 
+        def config_get(request: Request) -> None:
+            request.respond(self.config)  # the configuration file, as Flux's config.get
+
         broker.register("broker.getattr", getattr_)
         broker.register("instance.shutdown", shutdown)
         broker.register("resource.status", resource_status)
+        broker.register("config.get", config_get)
 
     def _start_initial_program(
         self, loop: asyncio.AbstractEventLoop, manager: JobManager, command: Sequence[str]
@@ -247,6 +255,7 @@ class Instance:
         if self._stopping:
             return
         self._stopping = True
+        manager.stop_ingest()
         if self._initial is not None and self._initial.poll() is None:
             self._initial.send_signal(signal.SIGTERM)
         running = [j for j in manager.jobs.values() if j.state in (State.RUN, State.CLEANUP)]
@@ -262,7 +271,7 @@ class Instance:
 
         def wait_for_jobs() -> None:
             busy = [j for j in running if j.state != State.INACTIVE]
-            if busy and time.monotonic() < deadline:
+            if (busy or manager.ingesting) and time.monotonic() < deadline:
                 loop.call_later(0.02, wait_for_jobs)
                 return
             loop.call_soon(loop.stop)

@@ -121,6 +121,11 @@ class Job:
     t_inactive: float | None = None
     exception: dict[str, Any] | None = None  # the first fatal exception
     exception_any: bool = False
+    # The most severe exception so far (the first of equal severity), as job-list shows.
+    exception_shown: dict[str, Any] | None = None
+    bank: str | None = None
+    ncores_allocated: int | None = None
+    ntasks_started: int | None = None
     status: int | None = None  # finish wait status
     started: bool = False
     allocated: bool = False
@@ -155,8 +160,9 @@ class Job:
             "urgency": self.urgency,
             "state": self.state,
             "name": self.name,
-            "ntasks": self.request.ntasks,
-            "ncores": self.request.total_slots * self.request.cores_per_slot,
+            "ntasks": self.ntasks_started or self.request.ntasks,
+            "ncores": self.ncores_allocated
+            or self.request.total_slots * self.request.cores_per_slot,
             "duration": self.duration,
             "t_submit": self.t_submit,
             "waitstatus": self.status,
@@ -165,7 +171,7 @@ class Job:
             out["priority"] = self.priority
         if self.request.nnodes:
             out["nnodes"] = self.request.nnodes
-        for key in ("queue", "cwd"):
+        for key in ("queue", "cwd", "bank"):
             value = getattr(self, key)
             if value is not None:
                 out[key] = value
@@ -186,10 +192,11 @@ class Job:
         # Like flux's job-list, exceptions and results are reported once a job ends.
         if self.state == State.INACTIVE:
             out["exception_occurred"] = self.exception_any or self.exception is not None
-            if self.exception is not None:
-                out["exception_type"] = self.exception["type"]
-                out["exception_severity"] = self.exception["severity"]
-                out["exception_note"] = self.exception.get("note", "")
+            shown = self.exception_shown or self.exception
+            if shown is not None:
+                out["exception_type"] = shown["type"]
+                out["exception_severity"] = shown["severity"]
+                out["exception_note"] = shown.get("note", "")
             out["result"] = self.result
             out["success"] = self.success
         return out

@@ -41,6 +41,7 @@ _LIST_ATTRS_ALL = (
     "name",
     "cwd",
     "queue",
+    "bank",
     "ntasks",
     "ncores",
     "duration",
@@ -133,9 +134,10 @@ class JobInfoService:
             )
         job = self._job(request)
         path = request.payload_get("path", str)
-        flags = request.payload_get("flags", int, 0)
+        request.payload_get("flags", int, 0)  # WAITCREATE: guest logs are always waited for
         if path not in _PATHS:
-            raise RequestError(errno.EINVAL, f"invalid eventlog path {path!r}")
+            # flux watches that KVS key of the job, which does not exist
+            raise RequestError(errno.ENOENT, f"{path}: no such eventlog")
         watch = _Watch(self, request, job.id, path)
         key = (request.conn, request.matchtag)
         if key not in self._watches and not any(k[0] is request.conn for k in self._watches):
@@ -143,8 +145,11 @@ class JobInfoService:
         self._watches[key] = watch
         self._by_job.setdefault(job.id, []).append(watch)
         if path == "guest.output" and not self.store.eventlog_exists(job.id, path):
-            if not flags & FLUX_JOB_EVENT_WATCH_WAITCREATE or job.state == State.INACTIVE:
-                watch.end(errno.ENOENT)
+            # As flux's job-info: a guest eventlog is waited for until the job
+            # starts, whatever the flags; a job that never starts ends the
+            # stream empty (ENODATA).
+            if job.state == State.INACTIVE:
+                watch.end()
                 return
             self._waiting_create.setdefault(job.id, []).append(watch)
             return
@@ -171,7 +176,7 @@ class JobInfoService:
                 if self.store.eventlog_exists(job.id, watch.path):
                     self._attach(watch, job)
                 else:
-                    watch.end(errno.ENOENT)
+                    watch.end()
         for watch in list(self._by_job.get(job.id, [])):
             if watch.path == "guest.output" and watch.active:
                 # End after the last output entries are committed and sent.

@@ -29,6 +29,8 @@ from fluxsdk._sign import SignatureError, unwrap_none
 from fluxsdk._uri import embedded_directory
 from fluxsdk.errors import JobspecError
 from fluxsdk.eventlog import encode_entry
+from fluxsdk.hooks import Submission
+from fluxsdk.hooks._ingest import IngestRejected
 from fluxsdk.hooks._instance import InstanceHooks, jobspec_document
 from fluxsdk.idset import IDSET_FLAG_BRACKETS, IDSET_FLAG_RANGE, IDset
 from fluxsdk.instance._broker import Broker, Request, RequestError
@@ -113,11 +115,14 @@ class JobManager:
         self._waitable = 0
         self._schedule_pending = False
         self._pending_dependencies: dict[int, list[tuple[str, int | float]]] = {}
+        # Jobs whose shell died (exit-on-error): their output log takes no more events.
+        self._shell_died: set[int] = set()
         # Full jobspecs of recently submitted jobs, so a job that starts soon after
         # submission needs no re-read and re-parse; bounded, the store has them all.
         self._recent_jobspecs: dict[int, dict[str, Any]] = {}
         self._validated: dict[bytes, dict[str, Any]] = {}
         self._launches: dict[int, Launch] = {}
+        self._ingesting: set[asyncio.Task[None]] = set()  # submissions with ingest plugins
         # Plugins (fluxsdk.hooks); the default priority is a built-in one, so never none.
         if plugins is None:
             plugins = InstanceHooks.load(uri=uri, statedir=embedded_directory(uri))
@@ -130,6 +135,7 @@ class JobManager:
         self.purge_hooks: list[Callable[[int], None]] = []
         for topic, handler in (
             ("job-ingest.submit", self._submit),
+            ("feasibility.check", self._feasibility),
             ("job-manager.raise", self._raise),
             ("job-manager.kill", self._kill),
             ("job-manager.urgency", self._urgency),
@@ -191,6 +197,9 @@ class JobManager:
             job.started = True
         elif name == "exception":
             job.exception_any = True
+            shown = job.exception_shown
+            if shown is None or context.get("severity", 0) < shown.get("severity", 0):
+                job.exception_shown = context
             if context.get("severity") == 0:
                 if job.exception is None:
                     job.exception = context
@@ -211,8 +220,7 @@ class JobManager:
         elif name == "depend":
             self._prioritize(job)
         elif name == "priority" and job.state == State.SCHED:
-            self.scheduler.enqueue(job.id, job.priority or 0, job.t_submit, job.request)
-            self._want_schedule()
+            self._enqueue(job)
         elif name == "alloc":
             # Start only once the allocation is on disk.
             self.store.after_commit(lambda: self._start(job))
@@ -247,13 +255,63 @@ class JobManager:
         if userid != request.userid:
             raise RequestError(errno.EPERM, "signed userid does not match the requester")
         jobspec = self._validate(payload)
-        job_request = ResourceRequest.from_jobspec(jobspec)
+        if self.plugins.has_ingest():
+            # Ingest plugins work in their own threads; the loop serves meanwhile.
+            task = self.loop.create_task(
+                self._ingest(request, signed, userid, urgency, flags, jobspec)
+            )
+            self._ingesting.add(task)
+            task.add_done_callback(self._ingesting.discard)
+            return
+        self._admit(request, signed, userid, urgency, flags, jobspec)
+
+    async def _ingest(
+        self,
+        request: Request,
+        signed: str,
+        userid: int,
+        urgency: int,
+        flags: int,
+        jobspec: dict[str, Any],
+    ) -> None:
+        """Run the ingest plugins (transforms, then validators), then admit the job."""
+        submission = Submission(uri=self.uri, userid=userid, urgency=urgency, flags=flags)
         try:
-            self.resources.check_feasible(job_request)
-        except Unsatisfiable as exc:
-            raise RequestError(errno.EINVAL, f"unsatisfiable request: {exc}") from None
+            document = await self.plugins.ingest(
+                jobspec, submission, validate=not flags & FLUX_JOB_NOVALIDATE
+            )
+            self._admit(
+                request, signed, userid, urgency, flags, document, changed=document != jobspec
+            )
+        except IngestRejected as exc:
+            request.error(exc.errnum, exc.message)
+        except asyncio.CancelledError:  # the instance is stopping (as Flux answers then)
+            request.error(errno.ENOSYS, "the instance is shutting down")
+        except RequestError as exc:
+            request.error(exc.errnum, exc.errstr)
+        except Exception as exc:  # never leave a submitter without an answer
+            log.exception("ingest of a job failed")
+            request.error(errno.EINVAL if isinstance(exc, ValueError) else errno.EIO, str(exc))
+
+    def _admit(
+        self,
+        request: Request,
+        signed: str,
+        userid: int,
+        urgency: int,
+        flags: int,
+        jobspec: dict[str, Any],
+        *,
+        changed: bool = False,
+    ) -> None:
+        """Create the job from its (checked, possibly transformed) jobspec and answer.
+
+        A jobspec changed by ingest plugins is what the job is made of and
+        what is stored; as in Flux, its tasks still run from ``J``.
+        """
+        job_request = ResourceRequest.from_jobspec(jobspec)
         queue = self._check_queue(jobspec)
-        dependencies = self._check_dependencies(jobspec, userid)
+        dependencies, warnings = self._check_dependencies(jobspec, userid)
         jobid = self.fluid.next()
         # Like flux's KVS copy, the stored jobspec leaves out the environment
         # (it stays in J, which exec reads).
@@ -263,17 +321,51 @@ class JobManager:
         job.waitable = bool(flags & FLUX_JOB_WAITABLE)
         self._waitable += job.waitable
         self.jobs[jobid] = job
-        if urgency > 0:  # held jobs may wait for days: do not keep theirs in memory
+        # Held jobs may wait for days: do not keep theirs in memory. A transformed
+        # jobspec is not J's: exec reads J, priority plugins the stored jobspec.
+        if urgency > 0 and not changed:
             self._remember_jobspec(jobid, jobspec)
-        self._pending_dependencies[jobid] = dependencies
+        self._pending_dependencies[jobid] = [(d, t) for d, t, done in dependencies if not done]
         self.post(
             job, "submit", {"userid": userid, "urgency": urgency, "flags": flags, "version": 1}
         )
+        for note in warnings:
+            context = {"type": "dependency", "severity": 3, "note": note, "userid": self.owner}
+            self.post(job, "exception", context)
         # flux's dependency plugins add their dependencies before validation ends.
-        for description, _ in dependencies:
+        for description, _, done in dependencies:
             self.post(job, "dependency-add", {"description": description})
+            if done:
+                self.post(job, "dependency-remove", {"description": description})
         self.post(job, "validate")
         request.respond({"id": jobid})
+
+    @property
+    def ingesting(self) -> int:
+        """Submissions still with ingest plugins."""
+        return len(self._ingesting)
+
+    def stop_ingest(self) -> None:
+        """Refuse the submissions still with ingest plugins (the instance is stopping)."""
+        for task in list(self._ingesting):
+            task.cancel()
+
+    def _feasibility(self, request: Request) -> None:
+        """``feasibility.check``: could the resources ever run this jobspec?
+
+        Answered as sched-simple does: EOVERFLOW (or EINVAL for a request it
+        cannot read) with the reason.
+        """
+        jobspec = request.payload_get("jobspec", dict)
+        try:
+            job_request = ResourceRequest.from_jobspec(jobspec)
+        except (KeyError, TypeError, ValueError, JobspecError) as exc:
+            raise RequestError(errno.EINVAL, f"cannot parse jobspec: {exc}") from None
+        try:
+            self.resources.check_feasible(job_request)
+        except Unsatisfiable as exc:
+            raise RequestError(errno.EOVERFLOW, f"unsatisfiable request: {exc}") from None
+        request.respond({})
 
     def _check_queue(self, jobspec: dict[str, Any]) -> str | None:
         """The job's queue: the one it names, or the default; flux's messages."""
@@ -344,23 +436,35 @@ class JobManager:
             queue=system.get("queue"),
             cwd=system.get("cwd"),
             duration=float(system.get("duration", 0.0)),
+            bank=system.get("bank"),
         )
 
     # -- dependencies (RFC 26) -------------------------------------------------------
 
     def _check_dependencies(
         self, jobspec: dict[str, Any], userid: int
-    ) -> list[tuple[str, int | float]]:
-        """Check each dependency now, so a bad one rejects the submission (as flux does)."""
-        checked: list[tuple[str, int | float]] = []
+    ) -> tuple[list[tuple[str, int | float, bool]], list[str]]:
+        """Check each dependency now, so a bad one rejects the submission (as flux does).
+
+        Returns ``(description, target, satisfied already)`` per dependency, and
+        the warnings flux posts as severity 3 ``dependency`` exceptions.
+        """
+        checked: list[tuple[str, int | float, bool]] = []
+        warnings: list[str] = []
         deps = jobspec["attributes"].get("system", {}).get("dependencies", [])
         for dep in deps:
             scheme, value = dep["scheme"], dep["value"]
             if scheme == "begin-time":
-                checked.append((f"begin-time={value}", float(value)))
+                try:
+                    begin = float(value)
+                except (TypeError, ValueError):
+                    raise RequestError(errno.EINVAL, f"Invalid begin-time={value}") from None
+                checked.append((f"begin-time={begin:.3f}", begin, False))
                 continue
             if scheme not in _AFTER_TYPES:
                 raise RequestError(errno.EINVAL, f"dependency scheme {scheme!r} is not supported")
+            if scheme == "after":
+                warnings.append("dependency scheme 'after' is deprecated, use 'afterstart'")
             try:
                 target_id = id_parse(value)
             except ValueError:
@@ -377,8 +481,12 @@ class JobManager:
                 reason = _unsatisfiable(kind, target)
                 if reason:
                     raise RequestError(errno.EINVAL, f"dependency: {reason.format(value)}")
-            checked.append((f"{kind}={value}", target_id))
-        return checked
+            # As flux: one already met is removed at once, before validation ends.
+            done = _satisfied(kind, target) and (
+                target.state == State.INACTIVE or kind == "after-start"
+            )
+            checked.append((f"{kind}={value}", target_id, done))
+        return checked, warnings
 
     def _add_dependencies(self, job: Job) -> None:
         """After validation: resolve or arm each dependency added at submit."""
@@ -461,6 +569,19 @@ class JobManager:
     def _plugin_event(self, job: Job, name: str, context: dict[str, Any] | None) -> None:
         self.plugins.job_event(job, name, context, self.event_timestamp)
 
+    def _enqueue(self, job: Job) -> None:
+        """Queue a job for the scheduler; as flux's, it denies a request that can
+        never be met with a fatal ``alloc`` exception (the job was accepted)."""
+        try:
+            if job.priority:  # a held job is not shown to the scheduler yet
+                self.resources.check_feasible(job.request)
+        except Unsatisfiable as exc:
+            exception = {"type": "alloc", "severity": 0, "note": str(exc)}
+            self.post(job, "exception", {**exception, "userid": self.owner})
+            return
+        self.scheduler.enqueue(job.id, job.priority or 0, job.t_submit, job.request)
+        self._want_schedule()
+
     def _want_schedule(self) -> None:
         if not self._schedule_pending:
             self._schedule_pending = True
@@ -477,6 +598,7 @@ class JobManager:
             job.nodelist = ",".join(
                 sorted({self.resources.nodes[r].hostname for r in allocation.ranks})
             )
+            job.ncores_allocated = sum(len(c) for c in allocation.cores.values())
             R = self.resources.R(allocation, now, job.expiration, nslots=job.request.total_slots)
             job.R = R
             self.store.job_set_R(jobid, json.dumps(R, separators=(",", ":")))
@@ -501,8 +623,12 @@ class JobManager:
             return
         self._launches[job.id] = launch
         plans = launch.plans
+        job.ntasks_started = len(plans)
         paths = {"stdout": launch.stdout_path, "stderr": launch.stderr_path}
         self._debug(job, "debug.start-request")
+        # Log messages while the tasks start follow the output log's header.
+        early_logs: list[tuple[int, str, str | None]] = []
+        starting = True
         execution = JobExec(
             self.loop,
             launch.argv,
@@ -518,9 +644,17 @@ class JobManager:
             unbuffered=launch.unbuffered,
             hostname=self.resources.nodes[allocation.ranks[0]].hostname,
             on_spawn=lambda rank, pid: self._record_task(job, pid),
+            output_append=launch.output_append,
+            output_label=launch.output_label,
+            rlimits=launch.rlimits,
+            on_log=lambda level, message, component: (
+                early_logs.append((level, message, component))
+                if starting
+                else self._log(job, message, level, component)
+            ),
+            on_task_exit=lambda rank, status: self._task_exit(job, launch, rank, status),
         )
         self._execs[job.id] = execution
-        self._output_header(job, len(plans), paths)
         f58 = JobID(job.id).f58
         nnodes = str(len(allocation.ranks))
         size = str(len(plans))
@@ -529,6 +663,7 @@ class JobManager:
             extra = {
                 "FLUX_URI": self.uri,
                 "FLUX_JOB_ID": f58,
+                "FLUX_JOB_ID_PATH": f"/{f58}",
                 "FLUX_JOB_SIZE": size,
                 "FLUX_JOB_NNODES": nnodes,
                 "FLUX_TASK_RANK": str(plan.rank),
@@ -541,9 +676,21 @@ class JobManager:
         try:
             execution.start(task_env)
         except SpawnError as exc:
+            starting = False
+            if not exc.shell_init:  # flux's shell failed before its output log began
+                self._output_header(job, len(plans))
+                self._output_redirects(job, len(plans), paths)
+            for level, message, component in early_logs:
+                self._log(job, message, level, component)
             self._start_failed(job, exc.note, exc.status, running=execution.running)
             return
+        starting = False
+        self._output_header(job, len(plans))
+        self._output_redirects(job, len(plans), paths)
+        for level, message, component in early_logs:
+            self._log(job, message, level, component)
         self.post(job, "start")
+        self._arm_signal_option(job, launch)
         if launch.nested_uri is not None:
             # Where the nested instance listens, as flux records it (memo "uri").
             self.post(job, "memo", {"uri": launch.nested_uri})
@@ -567,7 +714,7 @@ class JobManager:
             self._execs.pop(job.id, None)
             self._finished(job, status)
 
-    def _output_header(self, job: Job, ntasks: int, paths: dict[str, str | None]) -> None:
+    def _output_header(self, job: Job, ntasks: int) -> None:
         header = {
             "version": 1,
             "encoding": {"stdout": "UTF-8", "stderr": "UTF-8"},
@@ -575,7 +722,10 @@ class JobManager:
             "options": {},
         }
         self._append_output(job, "header", header)
-        ranks = f"0-{ntasks - 1}" if ntasks > 1 else "0"
+
+    def _output_redirects(self, job: Job, ntasks: int, paths: dict[str, str | None]) -> None:
+        """``redirect`` events for streams going to files (flux's idset form of ranks)."""
+        ranks = f"[0-{ntasks - 1}]" if ntasks > 1 else "0"
         for stream in ("stdout", "stderr"):
             path = paths[stream] or (paths["stdout"] if stream == "stderr" else None)
             if path:
@@ -588,6 +738,8 @@ class JobManager:
         self.broker.request_flush()
 
     def _output(self, job: Job, rank: int, stream: str, data: bytes) -> None:
+        if job.id in self._shell_died:
+            return
         context: dict[str, Any] = {"stream": stream, "rank": str(rank)}
         try:
             context["data"] = data.decode("utf-8")
@@ -599,14 +751,70 @@ class JobManager:
         self._append_output(job, "data", context)
 
     def _output_eof(self, job: Job, rank: int, stream: str) -> None:
+        if job.id in self._shell_died:
+            return
         self._append_output(job, "data", {"stream": stream, "rank": str(rank), "eof": True})
 
-    def _log(self, job: Job, message: str) -> None:
-        """A fatal job shell log message (RFC 24 ``log`` event; level 0, as flux's shell)."""
-        self._append_output(job, "log", {"rank": 0, "level": 0, "message": message})
+    def _log(self, job: Job, message: str, level: int = 0, component: str | None = None) -> None:
+        """A job shell log message (RFC 24 ``log`` event; level 0 is fatal, as flux's shell)."""
+        if job.id in self._shell_died:
+            return
+        context: dict[str, Any] = {"rank": 0, "level": level, "message": message}
+        if component is not None:
+            context["component"] = component
+        self._append_output(job, "log", context)
+
+    def _task_exit(self, job: Job, launch: Launch, rank: int, status: int) -> None:
+        """flux's shell ``exit-on-error`` option: a failed task aborts the job."""
+        if status == 0 or not launch.options.get("exit-on-error"):
+            return
+        if job.exception is not None or job.id in self._shell_died:
+            return
+        if os.WIFEXITED(status):
+            how = f"Exit {os.WEXITSTATUS(status)}"
+        else:
+            how = signal.strsignal(os.WTERMSIG(status)) or f"signal {os.WTERMSIG(status)}"
+        command = os.path.basename(launch.argv[0]) if launch.argv else ""
+        host = self.resources.nodes[0].hostname
+        note = f"{command}: task rank {rank} on host {host} failed ({how}) and exit-on-error is set"
+        self._log(job, note, 0, "task-exit")
+        # The shell dies at once: none of its streams gets an end-of-file event.
+        self._shell_died.add(job.id)
+        context = {"type": "exec", "severity": 0, "note": note, "userid": self.owner}
+        self.post(job, "exception", {**context, "wait_status": status})
+
+    def _arm_signal_option(self, job: Job, launch: Launch) -> None:
+        """flux's shell ``signal`` option: a signal some time before the time limit."""
+        option = launch.options.get("signal")
+        if option is None or option == 0 or job.duration <= 0:
+            return
+        signum, timeleft = int(signal.SIGUSR1), 60.0
+        if isinstance(option, dict):
+            signum = int(option.get("signum", signum))
+            timeleft = float(option.get("timeleft", timeleft))
+        elif isinstance(option, int):
+            signum = option
+        try:
+            name = signal.Signals(signum).name
+        except ValueError:
+            name = str(signum)
+        delay = max(job.duration - timeleft, 0.0)
+
+        def fire(job: Job) -> None:
+            if job.state == State.RUN:
+                message = f"job will expire in {timeleft:.1f}s, sending {name} to job"
+                self._log(job, message, 5, "signal")
+                self._signal(job, signum)
+
+        self._timer(job, "signal", delay, fire)
 
     def _finished(self, job: Job, status: int) -> None:
         self._execs.pop(job.id, None)
+        self._shell_died.discard(job.id)
+        if job.exception is not None and job.started:
+            # As flux's job-exec: an exception while running sets the status
+            # (its wait_status, else a clean exit counts as exit code 1).
+            status = job.exception.get("wait_status", status if status else 1 << 8)
         launch = self._launches.pop(job.id, None)
         if launch is not None:
             launch.cleanup()

@@ -122,34 +122,51 @@ class Resources:
         }
 
     def check_feasible(self, request: ResourceRequest) -> None:
-        """Raise :class:`Unsatisfiable` if even an idle instance could not run it."""
-        biggest_cores = max(len(n.cpus) for n in self.nodes)
-        biggest_gpus = max(len(n.gpus) for n in self.nodes)
-        slot_fits = (
-            request.cores_per_slot <= biggest_cores and request.gpus_per_slot <= biggest_gpus
-        )
-        if not slot_fits:
-            raise Unsatisfiable(
-                f"a slot of {request.cores_per_slot} core(s) and {request.gpus_per_slot} gpu(s) "
-                f"does not fit on any node ({biggest_cores} cores, {biggest_gpus} gpus per node)"
-            )
-        if request.nnodes:
-            if request.nnodes > len(self.nodes):
+        """Raise :class:`Unsatisfiable` if even an idle instance could not run it.
+
+        The checks and their messages are those of flux-core's scheduler
+        (``Rv1Pool``), in its order: exclusive nodes, nodes, slots, GPUs.
+        """
+        nodes = [(len(n.cpus), len(n.gpus)) for n in self.nodes]
+        size, gpu_per_slot = request.cores_per_slot, request.gpus_per_slot
+        if request.exclusive:
+            need = max(request.nnodes, 1)
+            eligible = sum(1 for cores, gpus in nodes if cores >= size and gpus >= gpu_per_slot)
+            if eligible < need:
                 raise Unsatisfiable(
-                    f"requested {request.nnodes} node(s), this instance has {len(self.nodes)}"
-                )
-            per_node = request.nslots * request.cores_per_slot
-            if per_node > biggest_cores or request.nslots * request.gpus_per_slot > biggest_gpus:
-                raise Unsatisfiable(
-                    f"requested {request.nslots} slot(s) per node, a node holds fewer"
+                    f"unsatisfiable request: need {need} exclusive node(s), "
+                    f"only {eligible} eligible"
                 )
             return
-        total = sum(self._slots_on(n, request, idle=True) for n in self.nodes)
-        if total < request.total_slots:
-            raise Unsatisfiable(
-                f"requested {request.total_slots} slot(s) of {request.cores_per_slot} core(s), "
-                f"this instance holds {total} ({self.ncores} cores)"
+        if request.nnodes:
+            per_node_cores = request.nslots * size
+            per_node_gpus = request.nslots * gpu_per_slot
+            eligible = sum(
+                1 for cores, gpus in nodes if cores >= per_node_cores and gpus >= per_node_gpus
             )
+            if eligible < request.nnodes:
+                gpu_text = f" and {per_node_gpus} GPUs" if per_node_gpus else ""
+                raise Unsatisfiable(
+                    f"unsatisfiable request: need {request.nnodes} node(s) with "
+                    f"{per_node_cores} cores{gpu_text} each, only {eligible} eligible"
+                )
+            return
+        nslots = request.total_slots
+        slots = sum(cores // size for cores, _ in nodes) if size else nslots
+        if slots < nslots:
+            raise Unsatisfiable(
+                f"unsatisfiable request: need {nslots} slot(s) of {size} core(s), "
+                f"only {slots} such slot(s) available (total cores: {self.ncores})"
+            )
+        if gpu_per_slot:
+            gpu_slots = sum(
+                min(cores // size if size else cores, gpus // gpu_per_slot) for cores, gpus in nodes
+            )
+            if gpu_slots < nslots:
+                raise Unsatisfiable(
+                    f"unsatisfiable request: need {nslots} slot(s) with {gpu_per_slot} GPU(s) "
+                    f"each, only {gpu_slots} available (total GPUs: {sum(g for _, g in nodes)})"
+                )
 
     @staticmethod
     def _slots_on(node: Node, request: ResourceRequest, idle: bool = False) -> int:

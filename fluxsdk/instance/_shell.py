@@ -51,6 +51,10 @@ class Launch:
     stderr_path: str | None
     unbuffered: bool
     nested_uri: str | None
+    output_append: bool = False
+    output_label: dict[str, bool] = attrs.field(factory=dict)
+    rlimits: dict[str, int] = attrs.field(factory=dict)
+    options: dict[str, Any] = attrs.field(factory=dict)
 
     def cleanup(self) -> None:
         """Remove the job's temporary directory (and a nested instance's state)."""
@@ -71,6 +75,7 @@ def prepare_launch(
     try:
         _stage_files(tmpdir, system.get("files", {}))
         plans = _plan_tasks(job, allocation, resources, options.get("per-resource"))
+        plans = _bind(plans, allocation, resources, options.get("cpu-affinity", "on"))
         values = {
             "tmpdir": tmpdir,
             "id": JobID(job.id).f58,
@@ -87,6 +92,10 @@ def prepare_launch(
         shutil.rmtree(tmpdir, ignore_errors=True)
         raise
     env["FLUX_JOB_TMPDIR"] = tmpdir
+    expand = options.get("env-expand")
+    if isinstance(expand, Mapping):
+        # The shell's env-expand option: values with {{templates}} expanded.
+        env.update({str(k): _expand(str(v), values) for k, v in expand.items()})
     output = options.get("output", {})
     paths = {s: output.get(s, {}).get("path") for s in ("stdout", "stderr")}
     stdin = options.get("input", {}).get("stdin", {}).get("path")
@@ -101,6 +110,10 @@ def prepare_launch(
         stderr_path=_expand(paths["stderr"], values) if paths["stderr"] else None,
         unbuffered=output.get("stdout", {}).get("buffer", {}).get("type") == "none",
         nested_uri=nested_uri,
+        output_append=output.get("mode") == "append",
+        output_label={s: bool(output.get(s, {}).get("label")) for s in ("stdout", "stderr")},
+        rlimits=dict(options.get("rlimit") or {}),
+        options=dict(options),
     )
 
 
@@ -191,6 +204,34 @@ _INTERACTIVE_SHELL = (
     "shell = os.environ.get('SHELL', '/bin/bash')\n"
     "os.execvp(shell, [shell])\n"
 )
+
+
+def _bind(
+    plans: list[TaskPlan], allocation: Allocation, resources: Resources, mode: Any
+) -> list[TaskPlan]:
+    """CPU affinity as flux's shell sets it (option ``cpu-affinity``):
+
+    ``on`` (the default) binds every task to all of its node's allocated
+    cores, ``per-task`` splits them evenly between the node's tasks, ``off``
+    leaves tasks unbound (an empty CPU tuple).
+    """
+    if mode == "off":
+        return [attrs.evolve(p, cpus=()) for p in plans]
+    by_node: dict[int, list[TaskPlan]] = {}
+    for plan in plans:
+        by_node.setdefault(plan.node_rank, []).append(plan)
+    out: dict[int, TaskPlan] = {}
+    for rank, tasks in by_node.items():
+        node_cpus = resources.nodes[rank].cpus
+        cpus = tuple(sorted({node_cpus[c] for c in allocation.cores.get(rank, ())}))
+        for index, plan in enumerate(tasks):
+            mine = cpus
+            if mode == "per-task":
+                low = index * len(cpus) // len(tasks)
+                high = max((index + 1) * len(cpus) // len(tasks), low + 1)
+                mine = cpus[low:high]
+            out[plan.rank] = attrs.evolve(plan, cpus=mine)
+    return [out[p.rank] for p in plans]
 
 
 def _nested_instance(

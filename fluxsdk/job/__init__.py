@@ -15,6 +15,7 @@ from fluxsdk.eventlog import EventLogEvent
 from fluxsdk.job._jobid import JobID, id_encode, id_parse
 from fluxsdk.job._jobspec import Jobspec, JobspecV1, validate_jobspec
 from fluxsdk.job._utils import BatchConfig
+from fluxsdk.job.contexts import event_context
 from fluxsdk.job.event import (
     MAIN_EVENTS,
     JobEventWatchFuture,
@@ -45,7 +46,14 @@ from fluxsdk.job.submit import (
     submit_get_id,
 )
 from fluxsdk.job.timeleft import timeleft
-from fluxsdk.job.wait import result, result_async, wait, wait_async, wait_get_status
+from fluxsdk.job.wait import (
+    JobResultInfo,
+    result,
+    result_async,
+    wait,
+    wait_async,
+    wait_get_status,
+)
 
 __all__ = [
     "MAIN_EVENTS",
@@ -58,12 +66,14 @@ __all__ = [
     "JobID",
     "JobInfo",
     "JobList",
+    "JobResultInfo",
     "Jobspec",
     "JobspecV1",
     "JournalConsumer",
     "JournalEvent",
     "cancel",
     "cancel_async",
+    "event_context",
     "event_wait",
     "event_watch",
     "event_watch_async",

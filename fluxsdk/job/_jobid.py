@@ -358,7 +358,7 @@ def id_encode(jobid: int, encoding: str = "f58") -> str:
     """Return ``jobid`` written in ``encoding``.
 
     :param jobid: the job ID, an int (or :class:`JobID`) in ``0 .. 2**64 - 1``.
-    :param encoding: one of :data:`ENCODINGS` (case does not matter):
+    :param encoding: one of ``ENCODINGS`` (case does not matter):
         ``dec``, ``hex``, ``dothex``, ``kvs``, ``f58``, ``f58plain``,
         ``words`` or ``emoji``.
     :raises InvalidInputError: (a ``ValueError``) for an unknown encoding.
@@ -412,7 +412,7 @@ class JobID(int):
         return (type(self), (int(self),), {"_orig": self._orig})
 
     def encode(self, encoding: str = "dec") -> str:
-        """Return this job ID in ``encoding`` (one of :data:`ENCODINGS`).
+        """Return this job ID in ``encoding`` (one of ``ENCODINGS``).
 
         :raises InvalidInputError: (a ``ValueError``) for an unknown encoding.
         """

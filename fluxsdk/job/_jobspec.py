@@ -102,6 +102,7 @@ class Jobspec:
         :raises JobspecTypeError: a value has the wrong type (``TypeError``).
         """
         rules.check_canonical(resources, tasks, attributes, version)
+        #: The jobspec itself, as a plain dict.
         self.jobspec: dict[str, Any] = {
             "resources": resources,
             "tasks": tasks,

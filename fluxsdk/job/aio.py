@@ -50,7 +50,6 @@ from fluxsdk.job.event import (
     _check_handle,
     event_watch_async,
 )
-from fluxsdk.job.info import JobInfo
 from fluxsdk.job.kill import cancel_async, job_raise_async, kill_async
 from fluxsdk.job.output import (
     LOG_TRACE,
@@ -70,7 +69,13 @@ from fluxsdk.job.submit import (
     set_urgency_async,
     submit_async,
 )
-from fluxsdk.job.wait import FLUX_JOBID_ANY, JobWaitResult, result_async, wait_async
+from fluxsdk.job.wait import (
+    FLUX_JOBID_ANY,
+    JobResultInfo,
+    JobWaitResult,
+    result_async,
+    wait_async,
+)
 
 __all__ = [
     "AsyncWatch",
@@ -235,8 +240,8 @@ async def ajob_raise(
 # -- results -------------------------------------------------------------------------
 
 
-async def aresult(flux_handle: Flux, jobid: JobIDLike, flags: int = 0) -> JobInfo:
-    """Wait for a job to end and return its :class:`~fluxsdk.job.JobInfo`; twin of ``result``.
+async def aresult(flux_handle: Flux, jobid: JobIDLike, flags: int = 0) -> JobResultInfo:
+    """Wait for a job to end and return its :class:`~fluxsdk.job.wait.JobResultInfo` (``result``).
 
     Cancelling the awaiting task cancels the eventlog watch, not the job.
 

@@ -29,6 +29,7 @@ __all__ = [
     "EventLogEvent",
     "JobEventWatchFuture",
     "JobException",
+    "JobIDLike",
     "event_wait",
     "event_watch",
     "event_watch_async",

@@ -49,7 +49,7 @@ import threading
 import weakref
 from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
-from typing import Any, ClassVar, Final, NamedTuple, cast
+from typing import Any, ClassVar, Concatenate, Final, NamedTuple, ParamSpec, cast
 
 from fluxsdk.core import Flux
 from fluxsdk.core._errors import ConnectionLostError
@@ -63,7 +63,13 @@ from fluxsdk.job.event import (
     JobIDLike,
     event_watch_async,
 )
-from fluxsdk.job.submit import SubmitFuture, submit_async, submit_get_id
+from fluxsdk.job.submit import (
+    FLUX_JOB_URGENCY_DEFAULT,
+    JobspecArg,
+    SubmitFuture,
+    submit_async,
+    submit_get_id,
+)
 
 __all__ = ["FluxExecutor", "FluxExecutorFuture"]
 
@@ -77,7 +83,31 @@ EventCallback = Callable[["FluxExecutorFuture", EventLogEvent], object]
 # How many queued submissions a worker handles before it lets its reactor read
 # and write again (keeps replies flowing while a big batch is queued).
 _BATCH: Final = 256
-_SUBMIT_PARAMETERS: Final = inspect.signature(submit_async)
+_P = ParamSpec("_P")
+
+
+def _any_arguments(
+    method: Callable[Concatenate[FluxExecutor, _P], FluxExecutorFuture],
+) -> Callable[Concatenate[FluxExecutor, _P], FluxExecutorFuture]:
+    """Let :meth:`FluxExecutor.submit` take any arguments at run time, as flux's does.
+
+    Arguments that do not fit its signature go to the worker as they are: its
+    ``submit_async()`` call raises the same ``TypeError`` into the future. Type checkers
+    and ``inspect.signature`` see the signature.
+    """
+    signature = inspect.signature(method)
+
+    def method_or_failed_future(
+        self: FluxExecutor, /, *args: Any, **kwargs: Any
+    ) -> FluxExecutorFuture:
+        try:
+            signature.bind(self, *args, **kwargs)
+        except TypeError:
+            return self._queue(lambda future: _SubmitPackage(args, kwargs, future))
+        return method(self, *args, **kwargs)
+
+    functools.update_wrapper(method_or_failed_future, method)
+    return method_or_failed_future
 
 
 class JobIDAlreadySetError(concurrent.futures.InvalidStateError, RuntimeError):
@@ -669,31 +699,38 @@ class FluxExecutor:
             self, _stop_workers, self._shutdown_event, self._executor_threads
         )
 
-    def submit(self, *args: Any, **kwargs: Any) -> FluxExecutorFuture:
+    @_any_arguments
+    def submit(
+        self,
+        jobspec: JobspecArg,
+        urgency: int = FLUX_JOB_URGENCY_DEFAULT,
+        waitable: bool = False,
+        debug: bool = False,
+        pre_signed: bool = False,
+        novalidate: bool = False,
+    ) -> FluxExecutorFuture:
         """Submit a job and return the :class:`FluxExecutorFuture` standing for it.
 
         Takes the arguments of :func:`fluxsdk.job.submit` without its first,
-        the handle: ``submit(jobspec, urgency=16, waitable=False,
-        debug=False, pre_signed=False, novalidate=False)``. A
-        :class:`~fluxsdk.job.Jobspec` is encoded now: later changes to it do
-        not affect this job. Bad arguments do not raise here: the future
-        gets the error (``TypeError``, or ``OSError`` for an invalid or
-        missing jobspec).
+        the handle. A :class:`~fluxsdk.job.Jobspec` is encoded now: later
+        changes to it do not affect this job. Bad arguments do not raise here,
+        as in flux: the future gets the error (``TypeError``, or ``OSError``
+        for an invalid or missing jobspec); type checkers see the signature.
 
         Raises:
             RuntimeError: after :meth:`shutdown`, or if the executor is
                 broken (e.g. the connection to the instance was lost).
         """
-        try:
-            bound = _SUBMIT_PARAMETERS.bind(None, *args, **kwargs)
-        except TypeError:
-            # The worker's submit_async() call raises the same error into the future.
-            return self._queue(lambda future: _SubmitPackage(args, kwargs, future))
-        arguments = dict(bound.arguments)
-        del arguments["flux_handle"]
-        jobspec = arguments.get("jobspec")
         if isinstance(jobspec, Jobspec):
-            arguments["jobspec"] = jobspec.dumps()
+            jobspec = jobspec.dumps()
+        arguments: dict[str, Any] = {
+            "jobspec": jobspec,
+            "urgency": urgency,
+            "waitable": waitable,
+            "debug": debug,
+            "pre_signed": pre_signed,
+            "novalidate": novalidate,
+        }
         return self._queue(lambda future: _SubmitPackage((), arguments, future))
 
     def attach(self, jobid: JobIDLike) -> FluxExecutorFuture:

@@ -24,7 +24,7 @@ import time
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from itertools import chain
-from typing import Any, ClassVar, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from fluxsdk.job._jobid import JobID
 from fluxsdk.util import fsd
@@ -226,7 +226,7 @@ class ExceptionInfo:
         note: its human-readable note.
     """
 
-    def __init__(self, occurred: Any, severity: Any, _type: Any, note: Any) -> None:
+    def __init__(self, occurred: bool | str, severity: int | str, _type: str, note: str) -> None:
         self.occurred = occurred
         self.severity = severity
         self.type = _type
@@ -392,6 +392,46 @@ class JobInfo:
         "dependencies",
     )
 
+    # The job-list attributes, typed. Each is read from the response (through __getattr__);
+    # one the response lacks reads as its default above, or raises AttributeError if it has
+    # none. ``state`` and ``result`` are renamed ``state_id`` and ``result_id``.
+    id: JobID  #: The job's ID.
+    userid: int  #: The job owner's user ID.
+    urgency: int  #: The job's urgency (0-31; 16 by default).
+    priority: int | str  #: The priority the job got (``""`` unknown).
+    state_id: int  #: The job state, a ``FLUX_JOB_STATE_*`` bit.
+    result_id: int | str  #: The job result, a ``FLUX_JOB_RESULT_*`` value (``""`` active).
+    t_submit: float  #: When the job was submitted.
+    t_depend: float  #: When it entered DEPEND (``0.0`` if not yet).
+    t_priority: float  #: When it entered PRIORITY (``0.0`` if not yet).
+    t_sched: float  #: When it entered SCHED (``0.0`` if not yet).
+    t_run: float  #: When it entered RUN, i.e. got its resources (``0.0`` if not yet).
+    t_cleanup: float  #: When it entered CLEANUP (``0.0`` if not yet).
+    t_inactive: float  #: When it became INACTIVE (``0.0`` if not yet).
+    duration: float  #: The time limit it asked for in seconds (``0.0`` none).
+    expiration: float  #: When its allocation expires (``0.0`` unknown or none).
+    name: str  #: The job's name.
+    cwd: str  #: The job's working directory.
+    queue: str  #: The queue it was submitted to (``""`` none).
+    project: str  #: Its project (``""`` none).
+    bank: str  #: Its bank (``""`` none).
+    ntasks: int | str  #: How many tasks it runs (``""`` unknown).
+    ncores: int | str  #: How many cores it uses (``""`` unknown).
+    nnodes: int | str  #: How many nodes it uses (``""`` unknown).
+    ranks: str  #: The broker ranks it runs on, an RFC 22 idset (``""`` unknown).
+    nodelist: str  #: The hosts it runs on, e.g. ``"node[0-3]"`` (``""`` unknown).
+    success: bool | str  #: Whether it completed successfully (``""`` while active).
+    waitstatus: int | str  #: Its wait status, as wait(2) gives (``""`` none).
+    exception_occurred: bool  #: Whether it received an exception.
+    exception_type: str  #: The most severe exception's type.
+    exception_severity: int  #: The most severe exception's severity (0 is fatal).
+    exception_note: str  #: The most severe exception's note.
+    exception: ExceptionInfo  #: The exception fields as one object.
+    annotations: AnnotationsInfo  #: Its annotations (RFC 27).
+    sched: AnnotationsInfo | EmptyObject  #: ``annotations.sched``.
+    user: AnnotationsInfo | EmptyObject  #: ``annotations.user``.
+    dependencies: DependencyList  #: Its outstanding dependencies.
+
     def __init__(self, info_resp: Mapping[str, Any]) -> None:
         combined: dict[str, Any] = dict(self.defaults)
         combined.update(info_resp)
@@ -416,13 +456,15 @@ class JobInfo:
         for key, value in combined.items():
             setattr(self, f"_{key}", value)
 
-    def __getattr__(self, attr: str) -> Any:
-        if attr.startswith("_"):
-            raise AttributeError(attr)
-        try:
-            return self.__dict__[f"_{attr}"]
-        except KeyError:
-            raise AttributeError(f"invalid JobInfo attribute '{attr}'") from None
+    if not TYPE_CHECKING:  # type checkers see the declared attributes above, and no others
+
+        def __getattr__(self, attr: str) -> Any:
+            if attr.startswith("_"):
+                raise AttributeError(attr)
+            try:
+                return self.__dict__[f"_{attr}"]
+            except KeyError:
+                raise AttributeError(f"invalid JobInfo attribute '{attr}'") from None
 
     def __repr__(self) -> str:
         return f"JobInfo(id={self.id!r})"
@@ -542,7 +584,7 @@ class JobInfo:
     # -- descriptions --------------------------------------------------------------
 
     @functools.cached_property
-    def contextual_info(self) -> Any:
+    def contextual_info(self) -> str:
         """What the job is waiting for while pending, or its node list once it ran.
 
         ``"priority-wait"`` in PRIORITY; ``"depends:<deps>"`` in DEPEND; in
@@ -556,8 +598,10 @@ class JobInfo:
         if state == "DEPEND":
             return f"depends:{self.dependencies}"
         if state == "SCHED":
+            # A number when the scheduler gave an estimate (an EmptyObject when not).
+            estimate: Any = self.sched.t_estimate
             try:
-                eta = self.sched.t_estimate - time.time()
+                eta = float(estimate - time.time())
             except TypeError:
                 if self.urgency == 0:
                     return "held"

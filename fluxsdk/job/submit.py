@@ -143,6 +143,9 @@ def submit_async(
         fluxsdk.hooks.JobspecRejectedError: a plugin rejected the jobspec (an
             ``OSError``, EPERM, and a ``ValueError``); the message names it
             and says why.
+        fluxsdk.hooks.PluginFailedError: a transform or validator plugin
+            failed (raised, missed its deadline...); nothing was sent. An
+            ``OSError`` naming the plugin.
         TypeError: ``jobspec`` or ``urgency`` has the wrong type.
     """
     _check_handle(flux_handle)

@@ -13,6 +13,7 @@ Two ways, as in flux:
 from __future__ import annotations
 
 import errno
+import functools
 from typing import Any, Final, NamedTuple
 
 from fluxsdk.core import RPC, CompositeFuture, Flux
@@ -35,8 +36,10 @@ from fluxsdk.job.info import (
 __all__ = [
     "FLUX_JOBID_ANY",
     "JobResultFuture",
+    "JobResultInfo",
     "JobWaitFuture",
     "JobWaitResult",
+    "WaitErrorString",
     "result",
     "result_async",
     "wait",
@@ -201,6 +204,36 @@ def _apply_event(res: dict[str, Any], event: EventLogEvent) -> None:
         _add_exception(res, event.context)
 
 
+class JobResultInfo(JobInfo):
+    """The :class:`~fluxsdk.job.info.JobInfo` of an ended job, as :func:`result` gives it.
+
+    Its eventlog is complete, so what flux types loosely is known here:
+    :attr:`returncode` is an ``int`` and :attr:`result_id` a
+    ``FLUX_JOB_RESULT_*`` value. Only these attributes are known: ``id``,
+    ``t_submit``, ``t_run`` and ``t_cleanup`` (``0.0`` for a job that never
+    ran), ``waitstatus`` (``""`` for a job that never ran), ``runtime``,
+    ``returncode``, ``result``, ``result_id``, ``exception`` and the
+    ``exception_*`` fields.
+    """
+
+    result_id: int  #: The job result, a ``FLUX_JOB_RESULT_*`` value.
+
+    @functools.cached_property
+    def returncode(self) -> int:
+        """The job's return code.
+
+        The largest exit code of its tasks, or minus the signal number when
+        the job shell was killed by a signal. A job that ended without an
+        exit status (a fatal exception before its tasks ran) has -128 when
+        it was canceled, 1 otherwise; flux gives ``""`` for such a job whose
+        exception was a ``timeout``, the only case where an int is not known
+        from flux's rules.
+        """
+        # JobInfo's rule decides wherever it gives a number.
+        code = super().returncode
+        return code if isinstance(code, int) else 1
+
+
 class JobResultFuture(CompositeFuture):
     """The future of :func:`result_async`, fulfilled when the job's eventlog is complete.
 
@@ -239,14 +272,14 @@ class JobResultFuture(CompositeFuture):
         res: dict[str, Any] = self.get()
         return res
 
-    def get_info(self) -> JobInfo:
-        """Block until the job has ended and return a :class:`~fluxsdk.job.info.JobInfo`.
+    def get_info(self) -> JobResultInfo:
+        """Block until the job has ended and return its :class:`JobResultInfo`.
 
         Only some of its attributes are known: ``id``, ``t_submit``,
         ``t_run``, ``t_cleanup``, ``runtime``, ``waitstatus``,
         ``returncode``, ``result``, ``result_id`` and ``exception``.
         """
-        return JobInfo(self.get_dict())
+        return JobResultInfo(self.get_dict())
 
 
 def result_async(flux_handle: Flux, jobid: JobIDLike, flags: int = 0) -> JobResultFuture:
@@ -260,7 +293,7 @@ def result_async(flux_handle: Flux, jobid: JobIDLike, flags: int = 0) -> JobResu
     return JobResultFuture(flux_handle, jobid, flags)
 
 
-def result(flux_handle: Flux, jobid: JobIDLike, flags: int = 0) -> JobInfo:
+def result(flux_handle: Flux, jobid: JobIDLike, flags: int = 0) -> JobResultInfo:
     """Block until a job has ended and return what its eventlog says about the end.
 
     Unlike :func:`wait`, this works for any job, including jobs that are
@@ -272,9 +305,10 @@ def result(flux_handle: Flux, jobid: JobIDLike, flags: int = 0) -> JobInfo:
         flags: reserved, must be 0.
 
     Returns:
-        A :class:`~fluxsdk.job.info.JobInfo` with ``id``, ``t_submit``,
-        ``t_run``, ``t_cleanup``, ``runtime``, ``waitstatus``,
-        ``returncode``, ``result``, ``result_id`` and ``exception``.
+        A :class:`JobResultInfo` (a :class:`~fluxsdk.job.info.JobInfo`) with
+        ``id``, ``t_submit``, ``t_run``, ``t_cleanup``, ``runtime``,
+        ``waitstatus``, ``returncode`` (an ``int``), ``result``, ``result_id``
+        and ``exception``.
 
     Raises:
         OSError: ENOENT (``FileNotFoundError``) for an unknown job.

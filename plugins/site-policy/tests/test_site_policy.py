@@ -1,23 +1,26 @@
-"""The site-policy plugin: its file format, its hooks, and real submissions."""
+"""The site-policy plugin: its file format, its hooks on each side, and real submissions."""
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import fluxsdk
 import pytest
+import yaml
 from fluxsdk import hooks, job
-from fluxsdk.hooks import JobspecRejectedError, Submission
+from fluxsdk.hooks import InstanceInfo
 from fluxsdk.job import JobspecV1
 from fluxsdk.testing import instance_running
 
 from fluxsdk_site_policy import (
     ENV_POLICY,
     PolicyError,
+    fluxsdk_instance_jobspec_transform,
+    fluxsdk_instance_jobspec_validate,
     fluxsdk_jobspec_transform,
-    fluxsdk_jobspec_validate,
     load_policy,
 )
 
@@ -31,7 +34,8 @@ limits:
   queues: [batch, debug]
   max-cores: 2
 """
-SUBMISSION = Submission(uri="fluxsdk:///x", userid=os.getuid(), urgency=16, flags=0)
+# An instance whose configuration has no site-policy section: it reads the policy file.
+INSTANCE = InstanceInfo(uri="fluxsdk:///x", statedir=Path("/x"))
 
 
 @pytest.fixture
@@ -40,14 +44,6 @@ def policy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path.write_text(POLICY)
     monkeypatch.setenv(ENV_POLICY, str(path))
     return path
-
-
-@pytest.fixture(scope="module")
-def uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with instance_running(
-        tmp_path_factory.mktemp("instance"), cores=4, queues=["batch", "debug"]
-    ) as u:
-        yield u
 
 
 def test_the_file_format(tmp_path: Path) -> None:
@@ -74,12 +70,14 @@ def test_the_file_format(tmp_path: Path) -> None:
 def test_defaults_fill_only_what_is_unset(policy: Path) -> None:
     spec = JobspecV1.from_command(["true"])
     spec.environment = {}
-    fluxsdk_jobspec_transform(spec)
+    fluxsdk_instance_jobspec_transform(spec, INSTANCE)  # the policy: in the instance
+    fluxsdk_jobspec_transform(spec)  # the environment: in the client
     assert spec.duration == 600 and spec.queue == "batch"
     assert spec.environment == {"OMP_NUM_THREADS": "1", "SITE": "here"}
     mine = JobspecV1.from_command(["true"], duration="5m")
     mine.queue = "debug"
     mine.environment = {"OMP_NUM_THREADS": "8"}
+    fluxsdk_instance_jobspec_transform(mine, INSTANCE)
     fluxsdk_jobspec_transform(mine)
     assert mine.duration == 300 and mine.queue == "debug"
     assert mine.environment == {"OMP_NUM_THREADS": "8", "SITE": "here"}
@@ -87,16 +85,36 @@ def test_defaults_fill_only_what_is_unset(policy: Path) -> None:
 
 def test_limits_say_what_to_change(policy: Path) -> None:
     ok = JobspecV1.from_command(["true"], duration="30m")
-    assert fluxsdk_jobspec_validate(ok, SUBMISSION) is None
+    assert fluxsdk_instance_jobspec_validate(ok, INSTANCE) is None
     long = JobspecV1.from_command(["true"], duration="2h", num_tasks=4)
     long.queue = "gpu"
-    message = fluxsdk_jobspec_validate(long, SUBMISSION) or ""
+    message = fluxsdk_instance_jobspec_validate(long, INSTANCE) or ""
     assert "duration 2h exceeds the maximum of 1h" in message
     assert "queue 'gpu' is not allowed (allowed: batch, debug)" in message
     assert "4 cores exceed the maximum of 2 per job" in message
     assert str(policy) in message
     unlimited = JobspecV1.from_command(["true"])
-    assert "a time limit is required" in (fluxsdk_jobspec_validate(unlimited, SUBMISSION) or "")
+    assert "a time limit is required" in (
+        fluxsdk_instance_jobspec_validate(unlimited, INSTANCE) or ""
+    )
+
+
+def test_the_instance_configuration_holds_the_policy(policy: Path, tmp_path: Path) -> None:
+    inline = InstanceInfo(
+        uri="fluxsdk:///x",
+        statedir=tmp_path,
+        config={"site-policy": {"limits": {"max-cores": 1}}},
+    )
+    two = JobspecV1.from_command(["true"], num_tasks=2)
+    assert "2 cores exceed the maximum of 1" in (
+        fluxsdk_instance_jobspec_validate(two, inline) or ""
+    )
+    named = InstanceInfo(
+        uri="fluxsdk:///x", statedir=tmp_path, config={"site-policy": {"file": str(policy)}}
+    )
+    assert "a time limit is required" in (fluxsdk_instance_jobspec_validate(two, named) or "")
+    odd = InstanceInfo(uri="fluxsdk:///x", statedir=tmp_path, config={"site-policy": [1]})
+    assert "cannot be used" in (fluxsdk_instance_jobspec_validate(two, odd) or "")
 
 
 def test_no_policy_no_effect_and_a_broken_one_rejects(
@@ -104,38 +122,60 @@ def test_no_policy_no_effect_and_a_broken_one_rejects(
 ) -> None:
     monkeypatch.setenv(ENV_POLICY, "")
     spec = JobspecV1.from_command(["true"])
+    fluxsdk_instance_jobspec_transform(spec, INSTANCE)
     fluxsdk_jobspec_transform(spec)
-    assert spec.duration == 0 and fluxsdk_jobspec_validate(spec, SUBMISSION) is None
+    assert spec.duration == 0 and fluxsdk_instance_jobspec_validate(spec, INSTANCE) is None
     broken = tmp_path / "broken.yaml"
     broken.write_text("limits: {max-cores: lots}")
     monkeypatch.setenv(ENV_POLICY, str(broken))
-    fluxsdk_jobspec_transform(spec)  # does nothing: the validator reports it
-    message = fluxsdk_jobspec_validate(spec, SUBMISSION) or ""
+    fluxsdk_instance_jobspec_transform(spec, INSTANCE)  # does nothing: the validator says why
+    fluxsdk_jobspec_transform(spec)
+    message = fluxsdk_instance_jobspec_validate(spec, INSTANCE) or ""
     assert message.startswith("the site policy cannot be used") and "max-cores" in message
 
 
 def test_a_changed_file_is_read_again(policy: Path) -> None:
     spec = JobspecV1.from_command(["true"], duration="30m")
-    assert fluxsdk_jobspec_validate(spec, SUBMISSION) is None
+    assert fluxsdk_instance_jobspec_validate(spec, INSTANCE) is None
     policy.write_text(POLICY.replace("max-duration: 1h", "max-duration: 20m"))
     os.utime(policy, ns=(1, 1))  # a different mtime, whatever the clock's resolution
-    assert "exceeds the maximum of 20m" in (fluxsdk_jobspec_validate(spec, SUBMISSION) or "")
+    assert "exceeds the maximum of 20m" in (fluxsdk_instance_jobspec_validate(spec, INSTANCE) or "")
 
 
 def test_loaded_through_its_entry_point_and_applied_to_real_submissions(
-    policy: Path, uri: str
+    policy: Path, tmp_path: Path
 ) -> None:
     info = next(i for i in hooks.plugins() if i.name == "site-policy")
     assert info.source == "entry point" and info.origin.startswith("fluxsdk-site-policy ")
-    with fluxsdk.Flux(uri) as handle:
+    assert info.hooks == (  # a client calls only the first; an instance, the others
+        "fluxsdk_instance_jobspec_transform",
+        "fluxsdk_instance_jobspec_validate",
+        "fluxsdk_jobspec_transform",
+    )
+    config = tmp_path / "instance.yaml"
+    config.write_text(yaml.safe_dump({"site-policy": {"file": str(policy)}}))
+    with (
+        instance_running(
+            tmp_path / "state",
+            cores=4,
+            queues=["batch", "debug"],
+            plugins=["site-policy"],
+            config=config,
+        ) as uri,
+        fluxsdk.Flux(uri) as handle,
+    ):
         jobid = job.submit(handle, JobspecV1.from_command(["printenv", "SITE"]))
         assert job.job_output(handle, jobid).stdout == "here\n"
         record = job.get_job(handle, jobid)
         assert record is not None
         assert record["queue"] == "batch" and record["duration"] == 600
-        with pytest.raises(JobspecRejectedError) as caught:
-            job.submit(handle, JobspecV1.from_command(["true"], num_tasks=3))
-        assert "plugin 'site-policy': 3 cores exceed the maximum of 2" in str(caught.value)
-        # flux.job scripts that catch OSError keep working.
-        with pytest.raises(OSError, match="site-policy"):
-            job.submit(handle, JobspecV1.from_command(["true"], duration="3h"))
+        # The limits are the instance's: they hold for a client without the plugin too,
+        # answered as Flux answers a validator's rejection (EPERM and the message).
+        for client_plugins in (True, False):
+            with (
+                hooks.disabled() if not client_plugins else contextlib.nullcontext(),
+                pytest.raises(OSError) as caught,
+            ):
+                job.submit(handle, JobspecV1.from_command(["true"], num_tasks=3))
+            assert caught.value.errno == errno.EPERM
+            assert "3 cores exceed the maximum of 2 per job" in str(caught.value)

@@ -25,7 +25,14 @@ import yaml
 from fluxsdk.errors import InvalidDurationError
 from fluxsdk.util import parse_fsd
 
-__all__ = ["ENV_POLICY", "Policy", "PolicyError", "find_policy_file", "load_policy"]
+__all__ = [
+    "ENV_POLICY",
+    "Policy",
+    "PolicyError",
+    "find_policy_file",
+    "load_policy",
+    "parse_policy",
+]
 
 ENV_POLICY: Final = "FLUXSDK_SITE_POLICY"
 """Names the policy file (an empty value: no policy)."""
@@ -97,6 +104,15 @@ def load_policy(path: Path) -> Policy:
         doc = yaml.safe_load(path.read_text()) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise PolicyError(f"cannot read {path}: {exc}") from None
+    return parse_policy(doc, path)
+
+
+def parse_policy(doc: Any, path: Path) -> Policy:
+    """Check the policy ``doc`` (the file's content) read from ``path``.
+
+    Raises:
+        PolicyError: it breaks the format.
+    """
     if not isinstance(doc, Mapping):
         raise PolicyError(f"{path}: the policy must be a mapping")
     unknown = sorted(set(doc) - {"defaults", "limits"})
