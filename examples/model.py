@@ -78,12 +78,14 @@ def main() -> int:
                 return 1
             print(f"pool {pool.name} ({pool.uuid}) runs a nested instance at {pool.uri}")
             job, tasks = build(conn, pool)
-            # One bad task (it asks for more cores than exist) does not sink the others.
+            # One bad task does not sink the others: one asking for more cores than exist
+            # is taken, then fails (flux raises an alloc exception); one the instance
+            # refuses outright is reported.
             greedy = conn.create_task("greedy", ["true"], 1000, job)
             report = conn.submit_tasks([*tasks, greedy], raise_on_error=False)
             for failure in report.failed:
                 print(f"not submitted: {failure.task.name}: {failure.error}")
-            if greedy.uuid is not None:  # Flux takes it, and then fails it
+            if greedy.uuid is not None:
                 greedy.wait(timeout=60)
                 print(f"greedy: {greedy.state} ({greedy.errors[0].code})")
             assemble = tasks[-1]

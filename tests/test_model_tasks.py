@@ -228,11 +228,18 @@ def test_dependencies_need_a_job_with_use_dependencies(conn: Connection) -> None
     job.terminate()
 
 
+def nowhere(command: list[str]) -> JobspecV1:
+    """A jobspec naming a queue the instance does not have: refused at submission."""
+    jobspec = JobspecV1.from_command(command)
+    jobspec.setattr("system.queue", "no-such-queue")
+    return jobspec
+
+
 def test_submit_tasks_reports_each_bad_task(conn: Connection, tag: str) -> None:
     job = conn.create_job("bulk", use_dependencies=True)
     job.submit()
     good = [conn.create_task(f"good{i}", ["echo", str(i)], job=job) for i in range(3)]
-    huge = conn.create_task("huge", ["true"], instancecount=1000, job=job)
+    huge = conn.create_task("huge", nowhere(["true"]), job=job)  # the instance refuses it
     outsider = conn.create_task("outsider", ["true"])
     orphan = conn.create_task("orphan", ["true"], job=job)
     orphan.dependencies = [outsider]  # never submitted
@@ -242,12 +249,12 @@ def test_submit_tasks_reports_each_bad_task(conn: Connection, tag: str) -> None:
     report = conn.submit_tasks(batch, raise_on_error=False)
     assert [t.name for t in report.submitted] == ["good0", "good1", "good2", "chained"]
     assert [f.task.name for f in report.failed] == ["huge", "orphan"]
-    assert "unsatisfiable" in str(report.failed[0].error)
+    assert "not a valid queue" in str(report.failed[0].error)
     assert "not submitted" in str(report.failed[1].error)
     assert report.total == 6 and not report.ok
     for task in report.submitted:
         assert task.wait(30) and state_of(task) is TaskState.Success
-    again = conn.create_task("again", ["true"], instancecount=1000, job=job)
+    again = conn.create_task("again", nowhere(["true"]), job=job)
     with pytest.raises(BulkSubmitError) as caught:
         conn.submit_tasks([conn.create_task("fine", ["true"], job=job), again])
     assert [t.name for t in caught.value.report.submitted] == ["fine"]
