@@ -228,38 +228,38 @@ def test_dependencies_need_a_job_with_use_dependencies(conn: Connection) -> None
     job.terminate()
 
 
-def nowhere(command: list[str]) -> JobspecV1:
-    """A jobspec naming a queue the instance does not have: refused at submission."""
-    jobspec = JobspecV1.from_command(command)
-    jobspec.setattr("system.queue", "no-such-queue")
-    return jobspec
-
-
 def test_submit_tasks_reports_each_bad_task(conn: Connection, tag: str) -> None:
     job = conn.create_job("bulk", use_dependencies=True)
     job.submit()
     good = [conn.create_task(f"good{i}", ["echo", str(i)], job=job) for i in range(3)]
-    huge = conn.create_task("huge", nowhere(["true"]), job=job)  # the instance refuses it
     outsider = conn.create_task("outsider", ["true"])
     orphan = conn.create_task("orphan", ["true"], job=job)
     orphan.dependencies = [outsider]  # never submitted
     chained = conn.create_task("chained", ["true"], job=job)
     chained.dependencies = [good[0]]  # earlier in the same batch: fine
-    batch = [*good, huge, orphan, chained]
+    batch = [*good, orphan, chained]
     report = conn.submit_tasks(batch, raise_on_error=False)
     assert [t.name for t in report.submitted] == ["good0", "good1", "good2", "chained"]
-    assert [f.task.name for f in report.failed] == ["huge", "orphan"]
-    assert "not a valid queue" in str(report.failed[0].error)
-    assert "not submitted" in str(report.failed[1].error)
-    assert report.total == 6 and not report.ok
+    assert [f.task.name for f in report.failed] == ["orphan"]
+    assert "not submitted" in str(report.failed[0].error)
+    assert report.total == 5 and not report.ok
     for task in report.submitted:
         assert task.wait(30) and state_of(task) is TaskState.Success
-    again = conn.create_task("again", nowhere(["true"]), job=job)
+    again = conn.create_task("again", ["true"], job=job)
+    again.dependencies = [outsider]
     with pytest.raises(BulkSubmitError) as caught:
         conn.submit_tasks([conn.create_task("fine", ["true"], job=job), again])
     assert [t.name for t in caught.value.report.submitted] == ["fine"]
     assert "'again'" in str(caught.value)
     job.terminate()
+
+
+def test_a_task_larger_than_the_instance_fails_as_on_flux(conn: Connection, tag: str) -> None:
+    """Flux accepts an oversized request and ends it with a fatal `alloc` exception."""
+    huge = conn.create_task("huge", ["true"], instancecount=1000)
+    huge.submit()
+    assert huge.wait(30) and state_of(huge) is TaskState.Failure
+    assert any("unsatisfiable" in str(error) for error in huge.errors)
 
 
 def test_tags_are_queried_any_of_and_all_of_and_stream(conn: Connection, tag: str) -> None:
