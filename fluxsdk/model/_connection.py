@@ -49,6 +49,10 @@ _CONNECT_RETRY: Final = 0.05
 class Connection:
     """A connection to a fluxsdk (or Flux) instance, holding the model's objects.
 
+    The objects it hands out are live: it reads the instance's job journal (one
+    stream per instance: its own and each running pool's) and applies every
+    event to them, so property reads send no request (see :attr:`live`).
+
     ``Connection(uri)`` opens a handle on the instance at ``uri`` (default:
     ``$FLUX_URI``, else the per-user embedded instance). Everything the model
     stores lives in that instance, so another process's Connection finds the
@@ -58,7 +62,9 @@ class Connection:
     :param max_jobs: the most jobs (groups) that may exist at once (None: no
         limit); :meth:`Job.submit` raises :class:`MaxJobException` beyond it.
     :param auto_update: default :attr:`~Task.auto_update` of new objects.
-    :param update_cache_time: default :attr:`~Task.update_cache_time` (seconds).
+    :param update_cache_time: default :attr:`~Task.update_cache_time` (seconds), used
+        only where the instance streams no job journal to this connection (see
+        :attr:`live`).
     :param pool_ready_timeout: how long submitting to a pool waits for its
         nested instance to come up.
     :raises UnauthorizedException: the instance belongs to another user.

@@ -52,7 +52,8 @@ S = TypeVar("S", bound=ObjectSnapshot)
 
 @attrs.define(eq=False)
 class LiveObject(abc.ABC, Generic[S]):
-    """A model object backed by one flux job: a uuid, a site, and a cached snapshot.
+    """A model object backed by one flux job: a uuid, a site, and its snapshot (pushed by
+    the site's journal stream, or refreshed from a cache without one).
 
     Subclasses say how a snapshot is built (:meth:`_snapshot_of`) and what it
     is before submission (:meth:`_unsubmitted`).
