@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from fluxsdk import constants
 from fluxsdk.core import Flux, set_default_uri_provider
 from fluxsdk.errors import FluxSDKError
 from fluxsdk.hooks import hookimpl, hookspec
@@ -17,7 +18,7 @@ from fluxsdk.hooks import hookimpl, hookspec
 if TYPE_CHECKING:  # imported on first use: the model loads fluxsdk.job
     from fluxsdk.model import Connection
 
-__all__ = ["Connection", "Flux", "FluxSDKError", "__version__", "hookimpl", "hookspec"]
+__all__ = ["Connection", "Flux", "FluxSDKError", "__version__", "constants", "hookimpl", "hookspec"]
 
 __version__ = "0.1.0"
 

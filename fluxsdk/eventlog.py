@@ -46,6 +46,7 @@ def _reject_constant(literal: str) -> NoReturn:
 # encoder or decoder on every call, and these run once per event.
 _ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+_ASCII_ENCODER = json.JSONEncoder(allow_nan=False, separators=(",", ":"))
 
 
 def _validate(entry: Mapping[str, Any], where: str, *, stored: bool = True) -> None:
@@ -103,6 +104,9 @@ class EventLogEvent(dict[str, Any]):
     """
 
     def __init__(self, event: Mapping[str, Any] | str | bytes) -> None:
+        if isinstance(event, EventLogEvent):  # validated when it was made
+            super().__init__(event)
+            return
         if isinstance(event, (bytes, bytearray)):
             event = bytes(event).decode("utf-8")
         if isinstance(event, str):
@@ -216,11 +220,19 @@ def encode_entry(
             )
         entry["context"] = context if isinstance(context, dict) else dict(context)
     try:
-        return _ENCODER.encode(entry) + "\n"
+        line = _ENCODER.encode(entry) + "\n"
     except (TypeError, ValueError) as exc:
         raise InvalidEventlogError(
             f"event {name!r}: context is not JSON-serializable ({exc})"
         ) from None
+    if not line.isascii():
+        try:
+            line.encode("utf-8")
+        except UnicodeEncodeError:
+            # A lone surrogate has no UTF-8 form: escape it (and all non-ASCII) as
+            # \uXXXX, the same JSON value, so any str can be stored.
+            line = _ASCII_ENCODER.encode(entry) + "\n"
+    return line
 
 
 def decode_eventlog(text: str) -> list[EventLogEvent]:

@@ -116,7 +116,7 @@ class CoreServer:
         try:
             broker = Broker(loop, os.path.join(self.directory, "local.sock"), os.getuid())
             for topic, handler in self.handlers.items():
-                broker.register(topic, handler)
+                broker.register(topic, handler, any_payload=True)
             broker.listen()
             self._loop, self._broker = loop, broker
         except BaseException as exc:

@@ -72,5 +72,6 @@ def test_a_page_describes_its_own_names_and_links_the_others() -> None:
     wait = fluxsdk_api._module_page(
         "fluxsdk.job.wait", entries["fluxsdk.job.wait"], modules, exported
     )
-    assert ".. autoclass:: fluxsdk.job.wait.JobResultInfo\n" in wait
+    assert ".. autoclass:: fluxsdk.job.wait.JobResultFuture\n" in wait
+    assert ".. py:data:: JobResultInfo\n   :module: fluxsdk.job.wait\n" in wait
     assert ".. autofunction:: fluxsdk.job.wait.result\n" in wait

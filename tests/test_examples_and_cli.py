@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from fluxsdk import __version__
 from fluxsdk.job import JobID
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,6 +68,33 @@ def test_start_runs_a_command_in_a_new_instance_and_stops(tmp_path: Path) -> Non
     assert sorted(proc.stdout.splitlines()) == ["0: hi", "1: hi"]
     statedir = marker.read_text().strip().removeprefix("fluxsdk://")
     assert not Path(statedir).exists(), "the temporary instance was not cleaned up"
+
+
+def test_programs_in_an_instance_have_a_flux_command() -> None:
+    """As inside a Flux instance, `flux ...` works in the initial program and its jobs."""
+    env = dict(os.environ, PATH="/usr/bin:/bin")  # no fluxsdk, no real flux
+    env.pop("FLUX_URI", None)
+    script = (
+        "flux version; flux run -n2 -l echo hi; "
+        "flux run sh -c 'flux version | head -1'"  # a job that calls flux in turn
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "fluxsdk.cli", "start", "--", "sh", "-c", script],
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("commands:") and "(fluxsdk)" in lines[0]
+    assert any(line.startswith("FLUX_URI:\t\tfluxsdk://") for line in lines)
+    assert sorted(line for line in lines if line.endswith(": hi")) == ["0: hi", "1: hi"]
+    assert lines[-1].startswith("commands:")
+
+
+def test_version_outside_an_instance() -> None:
+    proc = run([sys.executable, "-m", "fluxsdk.cli", "version"], None)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[0].split()[1:] == [__version__, "(fluxsdk)"]
+    assert "FLUX_URI" not in proc.stdout
 
 
 def test_run_exit_codes(fluxsdk_uri: str) -> None:

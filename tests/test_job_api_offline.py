@@ -680,9 +680,14 @@ class Script:
     def watch(self, req: Request) -> None:
         self.record(req)
         key = (req.payload["id"], req.payload["path"])
-        if key not in self.logs:
+        events = self.logs.get(key)
+        # A job with output had a job shell: its exec eventlog, unless scripted.
+        shell_ran = (key[0], "guest.output") in self.logs
+        if events is None and key[1] == "guest.exec.eventlog" and shell_ran:
+            events = [entry("init"), entry("starting"), entry("shell.init"), entry("done")]
+        if events is None:
             raise RequestError(errno.ENOENT, "job not found")
-        for event in self.logs[key]:
+        for event in events:
             req.respond({"event": json.dumps(event) + "\n"})
         if key in self.open_logs:
             self.held[req.matchtag] = req
@@ -968,7 +973,9 @@ def test_output_watch_lines_and_exception_on_stderr(h: Flux, script: Script) -> 
         ]
     )
     watch = topics(script, "job-info.eventlog-watch")
-    assert {"id": 9, "path": "guest.output", "flags": ev.FLUX_JOB_EVENT_WATCH_WAITCREATE} in watch
+    # As flux's clients: the output is watched once the shell is up, without WAITCREATE.
+    assert {"id": 9, "path": "guest.exec.eventlog", "flags": 0} in watch
+    assert {"id": 9, "path": "guest.output", "flags": 0} in watch
     kept = list(out.output_watch_lines(h, 9, keepends=True, labelio=True))
     assert ("stdout", "0: a\n") in kept
 

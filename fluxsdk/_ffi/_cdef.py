@@ -48,6 +48,8 @@ int flux_pollevents (flux_t *h);
 int flux_send (flux_t *h, const flux_msg_t *msg, int flags);
 flux_msg_t *flux_recv (flux_t *h, struct flux_match match, int flags);
 int flux_attr_set_cacheonly (flux_t *h, const char *name, const char *val);
+int flux_respond (flux_t *h, const flux_msg_t *request, const char *s);
+int flux_respond_error (flux_t *h, const flux_msg_t *request, int errnum, const char *errstr);
 
 flux_msg_t *flux_msg_create (int type);
 void flux_msg_destroy (flux_msg_t *msg);

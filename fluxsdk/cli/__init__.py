@@ -2,7 +2,7 @@
 
 Subcommands follow ``flux``'s own: ``start``, ``shutdown``, ``submit``,
 ``run``, ``jobs``, ``cancel``, ``kill``, ``attach``, ``eventlog``, ``id``,
-``resource``. Each lives in its own module and adds itself to the parser.
+``resource``, ``version``. Each lives in its own module and adds itself to the parser.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ __all__ = ["main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from fluxsdk.cli import _inspect, _instance, _jobs, _plugins, _submit
+    from fluxsdk.cli import _inspect, _instance, _jobs, _plugins, _submit, _version
 
     parser = argparse.ArgumentParser(
         prog="fluxsdk", description="Submit, watch and steer jobs on a fluxsdk or Flux instance."
@@ -26,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"fluxsdk {__version__}")
     # dest is not "command": `submit` and `run` have a positional of that name.
     commands = parser.add_subparsers(dest="subcommand", required=True, metavar="COMMAND")
-    for module in (_instance, _submit, _jobs, _inspect, _plugins):
+    for module in (_instance, _submit, _jobs, _inspect, _plugins, _version):
         module.register(commands)
     return parser
 

@@ -35,6 +35,7 @@ from fluxsdk.core._message import (
     FLUX_RPC_NORESPONSE,
     FLUX_RPC_STREAMING,
 )
+from fluxsdk.core._msgwatch import MessageWatcher
 from fluxsdk.core._reactor import (
     FLUX_REACTOR_NOWAIT,
     FLUX_REACTOR_ONCE,
@@ -69,6 +70,7 @@ __all__ = [
     "HandleThreadError",
     "InvalidPayloadError",
     "InvalidURIError",
+    "MessageWatcher",
     "Reactor",
     "ReactorStoppedError",
     "TimerWatcher",

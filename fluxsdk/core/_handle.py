@@ -15,8 +15,10 @@ one handle per thread. Using it from another thread raises
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import errno
+import functools
 import json
 import math
 import os
@@ -28,6 +30,7 @@ from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any, Final, Protocol
 
+from fluxsdk.constants import FLUX_MATCHTAG_NONE, FLUX_MSGFLAG_PRIVATE, FLUX_MSGTYPE_ANY
 from fluxsdk.core._errors import (
     ConnectionLostError,
     DefaultInstanceUnavailableError,
@@ -47,6 +50,7 @@ from fluxsdk.core._message import (
     FLUX_RPC_STREAMING,
     Message,
 )
+from fluxsdk.core._msgwatch import MessageCallback, MessageWatcher
 from fluxsdk.core._reactor import EVENT_READ, EVENT_WRITE, Reactor, TimerCallback, TimerWatcher
 from fluxsdk.core._uri import parse_uri
 from fluxsdk.core.connectors import Connector, open_connector
@@ -173,6 +177,7 @@ class Flux:
         self._lost: ConnectionLostError | None = None
         self._closed = False
         self._watchers: set[Any] = set()
+        self._msg_watchers: list[MessageWatcher] = []
         # Set while an asyncio loop drives this handle (fluxsdk.core._asyncio).
         self._loop_hook: LoopHook | None = None
 
@@ -198,6 +203,118 @@ class Flux:
         is gone.
         """
         return RPC(self, topic, payload, nodeid, flags)
+
+    # -- broker attributes, events, services ---------------------------------
+
+    def attr_get(self, attr_name: str) -> str:
+        """The value of broker attribute ``attr_name`` (``attr.get``), e.g. ``"size"``.
+
+        Raises:
+            FileNotFoundError: the instance has no such attribute.
+        """
+        value: str = self.rpc("attr.get", {"name": attr_name}).get()["value"]
+        return value
+
+    def get_rank(self) -> int:
+        """The rank of the broker this handle is connected to."""
+        return int(self.attr_get("rank"))
+
+    def event_subscribe(self, topic: str) -> None:
+        """Receive events whose topic starts with ``topic`` (see :meth:`msg_watcher_create`)."""
+        self.rpc("event.subscribe", {"topic": _topic(topic)}).get()
+
+    def event_unsubscribe(self, topic: str) -> None:
+        """Stop a subscription made with :meth:`event_subscribe`."""
+        self.rpc("event.unsubscribe", {"topic": _topic(topic)}).get()
+
+    def event_send(self, topic: str, payload: Any = None, flags: int = 0) -> int:
+        """Publish an event (``event.publish``) and return its sequence number.
+
+        ``payload`` is a JSON value or JSON text; ``flags`` may be
+        ``FLUX_MSGFLAG_PRIVATE`` (only the instance owner and the sender see it).
+        """
+        if flags & ~FLUX_MSGFLAG_PRIVATE:
+            raise OSError(errno.EINVAL, f"invalid event flags {flags:#x}")
+        request: dict[str, Any] = {"topic": _topic(topic), "flags": flags}
+        if payload is not None:
+            if not isinstance(payload, (str, bytes, bytearray)):
+                payload = json.dumps(payload)
+            text = payload if isinstance(payload, str) else bytes(payload).decode()
+            # As libflux sends it: base64 of the text and its terminating NUL.
+            request["payload"] = base64.b64encode(text.encode() + b"\0").decode()
+        seq: int = self.rpc("event.publish", request, nodeid=0).get()["seq"]
+        return seq
+
+    def msg_watcher_create(
+        self,
+        callback: MessageCallback,
+        type_mask: int = FLUX_MSGTYPE_ANY,
+        topic_glob: str = "*",
+        args: Any = None,
+        match_tag: int = FLUX_MATCHTAG_NONE,
+        rolemask: int | None = None,
+    ) -> MessageWatcher:
+        """A watcher calling ``callback(handle, watcher, message, args)`` for each
+        matching message received (events once subscribed); call ``start()``.
+        ``rolemask`` is accepted for flux's signature."""
+        del rolemask
+        return MessageWatcher(self, type_mask, callback, topic_glob, match_tag, args)
+
+    def service_register(self, name: str) -> RPC:
+        """Ask the instance to route requests for ``name.*`` to this handle (``service.add``).
+
+        Receive them with :meth:`msg_watcher_create` (``FLUX_MSGTYPE_REQUEST``)
+        and answer with :meth:`respond` / :meth:`respond_error`. The future
+        fails with EEXIST if the name is taken.
+        """
+        return self.rpc("service.add", {"service": name})
+
+    def service_unregister(self, name: str) -> RPC:
+        """Undo :meth:`service_register` (``service.remove``)."""
+        return self.rpc("service.remove", {"service": name})
+
+    def respond(self, message: Message, payload: Any = None) -> None:
+        """Answer request ``message`` (received by a message watcher) with ``payload``.
+
+        ``payload`` is a JSON value or JSON text. A streaming request may be
+        answered many times; end it with ``respond_error(message, ENODATA)``.
+        A request sent with ``FLUX_RPC_NORESPONSE`` is not answered.
+        """
+        if payload is not None and not isinstance(payload, dict):
+            payload = _decode_payload(payload)
+        self._respond(message, lambda: message.response(payload))
+
+    def respond_error(self, message: Message, errnum: int, errstr: str | None = None) -> None:
+        """Answer request ``message`` with error ``errnum`` (and message ``errstr``)."""
+        self._respond(message, lambda: message.error(errnum, errstr))
+
+    def _respond(self, request: Message, response: Callable[[], Message]) -> None:
+        self._check_thread()
+        if request.type != FLUX_MSGTYPE_REQUEST:
+            raise ValueError("only a request message can be responded to")
+        if request.flags & FLUX_MSGFLAG_NORESPONSE:
+            return
+        if self._lost is not None:
+            raise ConnectionLostError(self._lost.errno, self._lost.strerror)
+        try:
+            self._conn.respond(request, response())
+        except ConnectionLostError as exc:
+            self._lose(exc)
+            raise
+        if self._conn.pending_output:
+            self._set_writing(True)
+
+    def _add_msg_watcher(self, watcher: MessageWatcher) -> None:
+        self._msg_watchers.append(watcher)
+
+    def _remove_msg_watcher(self, watcher: MessageWatcher) -> None:
+        if watcher in self._msg_watchers:
+            self._msg_watchers.remove(watcher)
+
+    def _deliver_message(self, message: Message) -> None:
+        for watcher in list(self._msg_watchers):
+            if watcher in self._msg_watchers and watcher.matches(message):
+                watcher.callback(self, watcher, message, watcher.args)
 
     # -- reactor ------------------------------------------------------------
 
@@ -423,6 +540,11 @@ class Flux:
                 rpc = rpcs.get(message.aux2)
                 if rpc is not None:
                     rpc._response(message)
+            elif self._msg_watchers:
+                # Events and requests go to message watchers, from the reactor only.
+                self._reactor.call_soon(functools.partial(self._deliver_message, message))
+                if self._loop_hook is not None:
+                    self._loop_hook.wake()
         return len(messages)
 
     def _flush(self) -> None:
@@ -496,6 +618,15 @@ def _weak_io(handle: Flux) -> Callable[[int], None]:
             target._on_io(mask)
 
     return on_io
+
+
+def _topic(topic: str | bytes) -> str:
+    """An event topic as text (bytes are decoded); anything else is a TypeError."""
+    if isinstance(topic, bytes):
+        topic = topic.decode()
+    if not isinstance(topic, str):
+        raise TypeError(f"an event topic must be a string, not {type(topic).__name__}")
+    return topic
 
 
 def _decode_payload(payload: Any) -> Any:

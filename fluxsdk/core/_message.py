@@ -12,11 +12,34 @@ string as the payload, also as in flux-core.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import struct
 from typing import Any, Final
 
 import attrs
+
+from fluxsdk._json import JSONInputError, loads_checked
+
+# FLUX_MSGFLAG_UPSTREAM marks a request whose nodeid is the sender's rank, to
+# be routed away from it (flux_rpc() sets it for FLUX_NODEID_UPSTREAM).
+from fluxsdk.constants import (
+    FLUX_MSGFLAG_NORESPONSE,
+    FLUX_MSGFLAG_PAYLOAD,
+    FLUX_MSGFLAG_STREAMING,
+    FLUX_MSGFLAG_TOPIC,
+    FLUX_MSGFLAG_UPSTREAM,
+    FLUX_MSGTYPE_EVENT,
+    FLUX_MSGTYPE_REQUEST,
+    FLUX_MSGTYPE_RESPONSE,
+    FLUX_NODEID_ANY,
+    FLUX_NODEID_UPSTREAM,
+    FLUX_ROLE_OWNER,
+    FLUX_ROLE_USER,
+    FLUX_RPC_NORESPONSE,
+    FLUX_RPC_STREAMING,
+    FLUX_USERID_UNKNOWN,
+)
 
 __all__ = [
     "FLUX_MSGFLAG_NORESPONSE",
@@ -37,29 +60,9 @@ __all__ = [
     "FrameDecoder",
     "Message",
     "MessageError",
+    "PayloadError",
 ]
 
-FLUX_MSGTYPE_REQUEST: Final = 0x01
-FLUX_MSGTYPE_RESPONSE: Final = 0x02
-FLUX_MSGTYPE_EVENT: Final = 0x04
-
-FLUX_MSGFLAG_TOPIC: Final = 0x01
-FLUX_MSGFLAG_PAYLOAD: Final = 0x02
-FLUX_MSGFLAG_NORESPONSE: Final = 0x04
-# A request whose nodeid is the sender's rank, to be routed away from it
-# (flux_rpc() sets it for FLUX_NODEID_UPSTREAM).
-FLUX_MSGFLAG_UPSTREAM: Final = 0x10
-FLUX_MSGFLAG_STREAMING: Final = 0x40
-
-# flux_rpc() flags (libflux's values).
-FLUX_RPC_NORESPONSE: Final = 1
-FLUX_RPC_STREAMING: Final = 2
-
-FLUX_NODEID_ANY: Final = 0xFFFFFFFF
-FLUX_NODEID_UPSTREAM: Final = 0xFFFFFFFE
-FLUX_USERID_UNKNOWN: Final = 0xFFFFFFFF
-FLUX_ROLE_OWNER: Final = 1
-FLUX_ROLE_USER: Final = 2
 
 _MAGIC: Final = 0x8E
 _VERSION: Final = 0x01
@@ -75,7 +78,22 @@ _json_decode = json.JSONDecoder().decode
 
 
 class MessageError(ValueError):
-    """Bytes that are not a valid framed Flux message."""
+    """Bytes that are not a valid framed Flux message.
+
+    ``message`` is what could be read of it (header and topic, no payload)
+    when that is enough to answer it, else None.
+    """
+
+    def __init__(self, reason: str, message: Message | None = None) -> None:
+        super().__init__(reason)
+        self.message = message
+
+
+class PayloadError(MessageError):
+    """A well-framed message whose topic or payload is invalid: it can be answered
+    (``message`` is set) and the stream stays usable."""
+
+    message: Message
 
 
 @attrs.define(slots=True)
@@ -162,8 +180,19 @@ class Message:
         return _LENGTH.pack(len(body)) + body
 
     @classmethod
-    def decode(cls, body: bytes | memoryview) -> Message:
-        """Decode one frame body (without its length prefix)."""
+    def decode(cls, body: bytes | memoryview, *, checked: bool = False) -> Message:
+        """Decode one frame body (without its length prefix).
+
+        With ``checked``, a JSON payload must also be one jansson accepts
+        within fluxsdk's limits (see :func:`fluxsdk._json.loads_checked`).
+
+        Raises:
+            MessageError: the frame cannot be read (too short, bad magic,
+                a topic longer than the frame).
+            PayloadError: the frame is readable but its topic is not UTF-8
+                or its payload is not acceptable JSON; ``message`` holds its
+                header and topic, so a request can still be answered.
+        """
         if len(body) < _HEADER.size:
             raise MessageError(f"message of {len(body)} bytes is shorter than its header")
         magic, version, mtype, flags, userid, rolemask, aux1, aux2 = _HEADER.unpack_from(body)
@@ -171,44 +200,94 @@ class Message:
             raise MessageError("not a Flux message (bad magic or version)")
         offset = _HEADER.size
         topic = ""
+        problem = ""
         if flags & FLUX_MSGFLAG_TOPIC:
+            if len(body) < offset + _TOPIC_LENGTH.size:
+                raise MessageError("message announces a topic but has no topic length")
             (length,) = _TOPIC_LENGTH.unpack_from(body, offset)
             offset += _TOPIC_LENGTH.size
-            topic = bytes(body[offset : offset + length]).decode()
+            if len(body) < offset + length:
+                raise MessageError(
+                    f"topic of {length} bytes announced, {len(body) - offset} present"
+                )
+            raw_topic = bytes(body[offset : offset + length])
             offset += length
+            try:
+                topic = raw_topic.decode()
+            except UnicodeDecodeError:
+                topic = raw_topic.decode(errors="replace")
+                problem = "topic is not UTF-8"
         payload: Any = None
-        if flags & FLUX_MSGFLAG_PAYLOAD:
+        if flags & FLUX_MSGFLAG_PAYLOAD and not problem:
             raw = bytes(body[offset:])
             try:
                 if aux1 and mtype == FLUX_MSGTYPE_RESPONSE:
                     payload = raw.decode()
+                elif checked:
+                    payload = loads_checked(raw)
                 else:
                     payload = _json_decode(raw.decode())
-            except ValueError as exc:
-                raise MessageError(f"payload of {topic!r} is not valid JSON: {exc}") from None
-        return cls(mtype, topic, payload, flags, userid, rolemask, aux1, aux2)
+            except JSONInputError as exc:
+                problem = f"invalid payload: {exc}"
+            except (ValueError, RecursionError) as exc:
+                problem = f"payload of {topic!r} is not valid JSON: {exc}"
+        message = cls(mtype, topic, payload, flags, userid, rolemask, aux1, aux2)
+        if problem:
+            raise PayloadError(problem, message)
+        return message
 
 
 class FrameDecoder:
-    """Reassembles frames from the bytes of a stream, however they were split."""
+    """Reassembles frames from the bytes of a stream, however they were split.
 
-    def __init__(self) -> None:
+    ``max_frame`` bounds the size of one frame (a larger one is a protocol
+    error: it is never buffered).
+    """
+
+    def __init__(self, max_frame: int = MAX_FRAME) -> None:
         self._buffer = bytearray()
+        self._max_frame = max_frame
 
-    def feed(self, data: bytes) -> list[Message]:
-        """Add received bytes; return every message now complete."""
+    def split(self, data: bytes) -> tuple[list[bytes], MessageError | None]:
+        """Add received bytes; return every frame body now complete, and the
+        error that stops the stream after them, if any (the stream is then
+        unusable: nothing after the error can be framed)."""
         self._buffer += data
-        messages: list[Message] = []
+        frames: list[bytes] = []
+        error: MessageError | None = None
         buffer, offset = self._buffer, 0
         while len(buffer) - offset >= _LENGTH.size:
             (length,) = _LENGTH.unpack_from(buffer, offset)
-            if length > MAX_FRAME:
-                raise MessageError(f"frame of {length} bytes exceeds the {MAX_FRAME} byte limit")
-            end = offset + _LENGTH.size + length
+            start = offset + _LENGTH.size
+            if length > self._max_frame:
+                header = None
+                if len(buffer) - start >= _HEADER.size:
+                    # Enough to answer it (no topic: it may not have arrived).
+                    head = bytearray(buffer[start : start + _HEADER.size])
+                    head[3] &= ~(FLUX_MSGFLAG_TOPIC | FLUX_MSGFLAG_PAYLOAD)
+                    with contextlib.suppress(MessageError):
+                        header = Message.decode(bytes(head))
+                error = MessageError(
+                    f"message of {length} bytes exceeds the {self._max_frame} byte limit", header
+                )
+                break
+            end = start + length
             if len(buffer) < end:
                 break
-            messages.append(Message.decode(bytes(buffer[offset + _LENGTH.size : end])))
+            frames.append(bytes(buffer[start:end]))
             offset = end
         if offset:
             del buffer[:offset]
+        return frames, error
+
+    def feed(self, data: bytes) -> list[Message]:
+        """Add received bytes; return every message now complete.
+
+        Raises:
+            MessageError: a frame cannot be decoded.
+        """
+        frames, error = self.split(data)
+        messages = [Message.decode(frame) for frame in frames]
+        if error is not None:
+            raise error
         return messages

@@ -26,12 +26,16 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
+# reactor_run() flags: NOWAIT runs one iteration without blocking, ONCE one
+# iteration that blocks until something happens.
+from fluxsdk.constants import FLUX_REACTOR_NOWAIT, FLUX_REACTOR_ONCE
 from fluxsdk.core._errors import ReactorStoppedError
 
 if TYPE_CHECKING:
     from types import TracebackType
 
     from fluxsdk.core._handle import Flux
+
 
 __all__ = [
     "FLUX_REACTOR_NOWAIT",
@@ -42,10 +46,6 @@ __all__ = [
     "Watcher",
 ]
 
-FLUX_REACTOR_NOWAIT: Final = 1
-"""``reactor_run`` flag: run one iteration without blocking."""
-FLUX_REACTOR_ONCE: Final = 2
-"""``reactor_run`` flag: run one iteration, blocking until something happens."""
 
 EVENT_READ: Final = selectors.EVENT_READ
 EVENT_WRITE: Final = selectors.EVENT_WRITE

@@ -27,18 +27,24 @@ from fluxsdk.core._message import (
     FLUX_MSGFLAG_NORESPONSE,
     FLUX_MSGFLAG_STREAMING,
     FLUX_MSGTYPE_REQUEST,
+    FLUX_MSGTYPE_RESPONSE,
     FLUX_ROLE_OWNER,
     FrameDecoder,
     Message,
     MessageError,
+    PayloadError,
 )
+from fluxsdk.errors import FluxSDKError
 
-__all__ = ["Broker", "Connection", "Request", "RequestError"]
+__all__ = ["MAX_REQUEST", "Broker", "Connection", "Request", "RequestError"]
 
 log = logging.getLogger("fluxsdk.instance")
 
 _UCRED = struct.Struct("3i")
 _READ_SIZE = 256 * 1024
+# The largest request frame accepted; a larger one is answered EMSGSIZE and its
+# connection closed (its bytes are never buffered).
+MAX_REQUEST = 64 << 20
 
 
 class RequestError(Exception):
@@ -59,7 +65,8 @@ class Connection:
         self.userid = userid
         self.rolemask = FLUX_ROLE_OWNER
         self.closed = False
-        self._decoder = FrameDecoder()
+        self._decoder = FrameDecoder(MAX_REQUEST)
+        self._closing = False
         self._outbox: list[bytes] = []
         self._unsent = bytearray()
         self._writing = False
@@ -83,19 +90,45 @@ class Connection:
         except OSError:
             data = b""
         if not data:
-            self.close()
+            # The client is done sending: what it asked for is still answered.
+            self._close_after_flush()
             return
-        try:
-            messages = self._decoder.feed(data)
-        except MessageError as exc:
-            log.warning("closing connection: %s", exc)
-            self.close()
-            return
-        for message in messages:
+        # Every frame is decoded and checked here, before any handler sees it:
+        # a bad payload is answered EPROTO, a frame that cannot be read ends
+        # the connection, and what came before it in the stream is served.
+        frames, error = self._decoder.split(data)
+        for body in frames:
+            if self.closed or self._closing:
+                return
+            try:
+                message = Message.decode(body, checked=True)
+            except PayloadError as exc:
+                self.broker._refuse(self, exc.message, errno.EPROTO, str(exc))
+                continue
+            except MessageError as exc:
+                error = exc
+                break
             self.broker._dispatch(self, message)
+        if error is not None:
+            log.warning("closing connection: %s", error)
+            if error.message is not None:
+                self.broker._refuse(self, error.message, errno.EMSGSIZE, str(error))
+            self._close_after_flush()
+
+    def _close_after_flush(self) -> None:
+        """Read no more; close once the replies queued so far are written."""
+        if self.closed or self._closing:
+            return
+        self._closing = True
+        self.broker.loop.remove_reader(self.sock)
+        self.broker._want_flush(self)
 
     def _flush(self) -> None:
-        if self.closed or not (self._outbox or self._unsent):
+        if self.closed:
+            return
+        if not (self._outbox or self._unsent):
+            if self._closing:
+                self.close()
             return
         if self._outbox:
             self._unsent += b"".join(self._outbox)
@@ -115,6 +148,8 @@ class Connection:
         elif not self._unsent and self._writing:
             loop.remove_writer(self.sock)
             self._writing = False
+        if self._closing and not self._unsent:
+            self.close()
 
     def close(self) -> None:
         if self.closed:
@@ -208,15 +243,43 @@ class Broker:
         self.socket_path = socket_path
         self.owner = owner
         self._handlers: dict[str, Handler] = {}
+        self._any_payload: set[str] = set()
         self._connections: set[Connection] = set()
         self._pending_flush: set[Connection] = set()
         self._flush_scheduled = False
         self._pre_send: list[Callable[[], None]] = []
         self._listener: socket.socket | None = None
+        # Client-provided services (fluxsdk.instance._services): requests no handler
+        # serves, and the responses of the clients that serve them.
+        self._route_request: Callable[[Connection, Message], bool] | None = None
+        self._route_response: Callable[[Connection, Message], None] | None = None
 
-    def register(self, topic: str, handler: Handler) -> None:
-        """Serve ``topic`` with ``handler``."""
+    def register(self, topic: str, handler: Handler, *, any_payload: bool = False) -> None:
+        """Serve ``topic`` with ``handler``.
+
+        Its requests' payloads must be JSON objects (or absent), as for every
+        flux service that unpacks its request, unless ``any_payload``.
+        """
         self._handlers[topic] = handler
+        if any_payload:
+            self._any_payload.add(topic)
+        else:
+            self._any_payload.discard(topic)
+
+    def serves(self, service: str) -> bool:
+        """True if a handler of the broker serves some ``service.*`` topic."""
+        prefix = service + "."
+        return any(topic.startswith(prefix) for topic in self._handlers)
+
+    def set_router(
+        self,
+        route_request: Callable[[Connection, Message], bool],
+        route_response: Callable[[Connection, Message], None],
+    ) -> None:
+        """Hand requests no handler serves to ``route_request`` (True: it took the
+        request), and every response a client sends to ``route_response``."""
+        self._route_request = route_request
+        self._route_response = route_response
 
     def add_pre_send_hook(self, hook: Callable[[], None]) -> None:
         """Run ``hook`` before queued messages are written (the durability point)."""
@@ -277,19 +340,40 @@ class Broker:
 
     def _dispatch(self, conn: Connection, message: Message) -> None:
         if message.type != FLUX_MSGTYPE_REQUEST:
+            if message.type == FLUX_MSGTYPE_RESPONSE and self._route_response is not None:
+                self._route_response(conn, message)
+            return
+        handler = self._handlers.get(message.topic)
+        router = self._route_request
+        if handler is None and router is not None and router(conn, message):
             return
         request = Request(conn, message)
-        handler = self._handlers.get(message.topic)
         if handler is None:
             request.error(errno.ENOSYS, f"unknown service method {message.topic!r}")
+            return
+        payload = message.payload
+        if not (payload is None or isinstance(payload, dict) or message.topic in self._any_payload):
+            request.error(errno.EPROTO, "payload is not a JSON object")
             return
         try:
             handler(request)
         except RequestError as exc:
             request.error(exc.errnum, exc.errstr)
         except Exception as exc:
-            log.exception("handler for %s failed", message.topic)
-            request.error(errno.EINVAL if isinstance(exc, ValueError) else errno.EIO, str(exc))
+            # A handler that did not expect its input: the request gets a clean
+            # error (EINVAL for a value, EPROTO for a malformed request), the log
+            # one line, and the broker carries on.
+            number = errno.EINVAL if isinstance(exc, ValueError) else errno.EPROTO
+            detail = " ".join(f"{type(exc).__name__}: {exc}".split())
+            log.warning("%s request failed: %s", message.topic, detail[:500])
+            if not request.responded or request.streaming:
+                text = str(exc) if isinstance(exc, FluxSDKError) else os.strerror(number)
+                request.error(number, text)
+
+    def _refuse(self, conn: Connection, message: Message, errnum: int, errstr: str) -> None:
+        """Answer a request that never reached a handler (unless it wants no answer)."""
+        if message.type == FLUX_MSGTYPE_REQUEST:
+            Request(conn, message).error(errnum, errstr)
 
     def _want_flush(self, conn: Connection) -> None:
         self._pending_flush.add(conn)
@@ -298,7 +382,10 @@ class Broker:
     def _flush_all(self) -> None:
         self._flush_scheduled = False
         for hook in self._pre_send:
-            hook()
+            try:
+                hook()
+            except Exception as exc:  # replies must still go out
+                log.error("pre-send hook failed: %s: %s", type(exc).__name__, exc)
         pending, self._pending_flush = self._pending_flush, set()
         for conn in pending:
             conn._flush()

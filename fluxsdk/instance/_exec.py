@@ -23,7 +23,7 @@ from typing import Any
 
 import attrs
 
-__all__ = ["JobExec", "SpawnError", "TaskPlan"]
+__all__ = ["JobExec", "SpawnError", "TaskPlan", "shell_status"]
 
 log = logging.getLogger("fluxsdk.instance")
 
@@ -55,7 +55,7 @@ def _rlimit_values(limits: Mapping[str, int]) -> dict[int, int]:
     return out
 
 
-def _shell_status(status: int) -> int:
+def shell_status(status: int) -> int:
     """The wait status a Flux job shell reports for a task: a task killed by
     signal S counts as an exit with code 128+S, as flux's shell does."""
     if os.WIFSIGNALED(status):
@@ -125,10 +125,11 @@ def _find_executable(name: str, env: Mapping[str, str]) -> str:
 class JobExec:
     """The running tasks of one job.
 
-    ``on_output(rank, stream, data)`` receives output (whole lines unless
-    unbuffered), ``on_eof(rank, stream)`` each stream's end, and
-    ``on_exit(status)`` the largest wait status once every task has exited
-    and every stream has ended.
+    ``on_output(rank, stream, data)`` receives output (one line at a time,
+    as flux's shell writes it, unless unbuffered), ``on_eof(rank, stream)``
+    each stream's end, ``on_task_exit(plan, pid, status)`` each task's raw
+    wait status as it exits, and ``on_exit(status)`` the largest wait status
+    once every task has exited and every stream has ended.
     """
 
     def __init__(
@@ -152,7 +153,7 @@ class JobExec:
         output_label: Mapping[str, bool] | None = None,
         rlimits: Mapping[str, int] | None = None,
         on_log: LogCallback | None = None,
-        on_task_exit: Callable[[int, int], None] | None = None,
+        on_task_exit: Callable[[TaskPlan, int, int], None] | None = None,
     ) -> None:
         self._loop = loop
         self._hostname = hostname
@@ -198,23 +199,33 @@ class JobExec:
         self._remaining = len(self._plans)
         self._open_outputs()
         if self._stdin_path is None:
-            self._stdin_pipe = os.pipe()
+            try:
+                self._stdin_pipe = os.pipe()
+            except OSError as exc:
+                self._close_files()
+                self._finished = True
+                raise SpawnError(f"shell_init: {exc.strerror}", 1 << 8, True) from None
         for plan in self._plans:
             try:
                 self._tasks.append(self._spawn(plan, task_env(plan)))
-            except OSError as exc:
+            except Exception as exc:
+                # Any failure (an OSError, or a command, environment or path
+                # that cannot be passed to the kernel) fails the start alike.
                 self._remaining -= len(self._plans) - len(self._tasks)
                 # A chdir failure names itself and exits 1; a command that cannot
                 # be found or run exits 127, as a shell's would.
-                if exc.strerror and exc.strerror.startswith("chdir "):
-                    what, status = exc.strerror, 1 << 8
+                strerror = exc.strerror if isinstance(exc, OSError) else None
+                if strerror and strerror.startswith("chdir "):
+                    what, status = strerror, 1 << 8
                 else:
-                    what = f"{self._argv[0]}: {exc.strerror}"
+                    reason = strerror or str(exc) or type(exc).__name__
+                    what = f"{self._argv[0] if self._argv else '(no command)'}: {reason}"
                     # As a shell: 126 for a command found but not runnable, 127 not found.
                     if isinstance(exc, PermissionError):
                         status = 126 << 8
                     else:
                         status = (127 if isinstance(exc, FileNotFoundError) else 1) << 8
+                what = what.encode("utf-8", "backslashreplace").decode("utf-8")
                 note = f"task {plan.rank} (host {self._hostname}): start failed: {what}"
                 self.kill(signal.SIGKILL)
                 if not self._tasks:
@@ -277,7 +288,7 @@ class JobExec:
             pid = os.posix_spawn(
                 self._executable, self._argv, env, file_actions=actions, setsid=True
             )
-        except OSError:
+        except BaseException:
             for read_end, write_end in pipes.values():
                 os.close(read_end)
                 os.close(write_end)
@@ -319,10 +330,13 @@ class JobExec:
                 emit(rank, stream, data)
                 return
             partial += data
-            cut = partial.rfind(b"\n") + 1
-            if cut:
-                emit(rank, stream, bytes(partial[:cut]))
-                del partial[:cut]
+            start = 0
+            end = partial.find(b"\n") + 1
+            while end:
+                emit(rank, stream, bytes(partial[start:end]))
+                start = end
+                end = partial.find(b"\n", start) + 1
+            del partial[:start]
             return
         self._loop.remove_reader(fd)
         os.close(fd)
@@ -345,7 +359,7 @@ class JobExec:
         os.close(task.pidfd)
         task.status = status
         if self._on_task_exit is not None:
-            self._on_task_exit(task.plan.rank, _shell_status(status))
+            self._on_task_exit(task.plan, task.pid, status)
         self._maybe_done(task)
 
     def _maybe_done(self, task: _Task) -> None:
@@ -355,7 +369,7 @@ class JobExec:
         if self._remaining == 0 and not self._finished:
             self._finished = True
             self._close_files()
-            statuses = [_shell_status(t.status) for t in self._tasks if t.status is not None]
+            statuses = [shell_status(t.status) for t in self._tasks if t.status is not None]
             self._on_exit(max(statuses, default=0))
 
     def _file(self, path: str) -> int:
@@ -378,13 +392,14 @@ class JobExec:
                     continue
                 try:
                     self._file(path)
-                except OSError as exc:
+                except Exception as exc:  # OSError, or a path the kernel cannot take
                     self._close_files()
                     self._finished = True
+                    reason = (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
                     if self._on_log is not None:
-                        self._on_log(3, f"open: {path}: {exc.strerror}", "output.task")
+                        self._on_log(3, f"open: {path}: {reason}", "output.task")
                         self._on_log(3, "plugin 'output': shell.init failed", None)
-                    raise SpawnError(f"shell_init: {exc.strerror}", 1 << 8, True) from None
+                    raise SpawnError(f"shell_init: {reason}", 1 << 8, True) from None
 
     def _close_files(self) -> None:
         for fd in self._files.values():

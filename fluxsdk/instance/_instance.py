@@ -13,6 +13,7 @@ import errno
 import fcntl
 import logging
 import os
+import shlex
 import signal
 import stat
 import subprocess
@@ -28,11 +29,14 @@ from fluxsdk.errors import FluxSDKError
 from fluxsdk.hooks import PluginError
 from fluxsdk.hooks._instance import InstanceHooks
 from fluxsdk.instance._broker import Broker, Request, RequestError
+from fluxsdk.instance._events import EventService
 from fluxsdk.instance._job import State
 from fluxsdk.instance._jobinfo import JobInfoService
 from fluxsdk.instance._jobmanager import JobManager
 from fluxsdk.instance._journal import JournalService
+from fluxsdk.instance._kvs import JobKVSService
 from fluxsdk.instance._sched import Resources
+from fluxsdk.instance._services import ServiceRouter
 from fluxsdk.instance._store import Store
 
 __all__ = ["SOCKET_NAME", "Instance", "InstanceError", "load_config", "uri_for"]
@@ -140,6 +144,9 @@ class Instance:
             )
             JobInfoService(broker, store, manager)
             JournalService(broker, store, manager)
+            JobKVSService(broker, store, manager)
+            EventService(broker)
+            ServiceRouter(broker)
             self._register_plugin_list(broker, hooks)
             self._register_misc(broker, manager, resources, loop)
             manager.restore()
@@ -206,11 +213,18 @@ class Instance:
             "version": _version(),
         }
 
-        def getattr_(request: Request) -> None:
+        def value(request: Request) -> str:
             name = request.payload_get("name", str)
             if name not in attrs:
                 raise RequestError(errno.ENOENT, f"no such attribute {name!r}")
-            request.respond({"value": attrs[name]})
+            return attrs[name]
+
+        def getattr_(request: Request) -> None:
+            request.respond({"value": value(request)})
+
+        def attr_get(request: Request) -> None:
+            # flux's attr.get: the value and its flags (0: the embedded ones are all fixed).
+            request.respond({"value": value(request), "flags": 0})
 
         def shutdown(request: Request) -> None:
             request.respond({})
@@ -223,6 +237,7 @@ class Instance:
             request.respond(self.config)  # the configuration file, as Flux's config.get
 
         broker.register("broker.getattr", getattr_)
+        broker.register("attr.get", attr_get)
         broker.register("instance.shutdown", shutdown)
         broker.register("resource.status", resource_status)
         broker.register("config.get", config_get)
@@ -231,6 +246,11 @@ class Instance:
         self, loop: asyncio.AbstractEventLoop, manager: JobManager, command: Sequence[str]
     ) -> None:
         env = dict(os.environ, FLUX_URI=self.uri)
+        # Inside a Flux instance, programs (and the jobs they submit with their
+        # environment) call `flux ...`; here that command is fluxsdk's.
+        env["PATH"] = os.pathsep.join(
+            filter(None, [str(flux_command_dir(self.statedir)), env.get("PATH")])
+        )
         try:
             proc = subprocess.Popen(list(command), env=env)
         except OSError as exc:
@@ -304,6 +324,22 @@ def load_config(path: str | os.PathLike[str] | None) -> dict[str, Any]:
     if not isinstance(doc, dict):
         raise InstanceError(errno.EINVAL, f"{path}: the configuration must be a YAML mapping")
     return doc
+
+
+def flux_command_dir(statedir: Path) -> Path:
+    """A directory holding a ``flux`` command that runs fluxsdk's command line.
+
+    Scripts and batch jobs written for Flux call ``flux run``, ``flux jobs``,
+    ``flux version``...; a real ``flux`` could not reach this instance anyway.
+    """
+    bindir = statedir / "bin"
+    bindir.mkdir(exist_ok=True)
+    command = bindir / "flux"
+    text = f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -m fluxsdk.cli "$@"\n'
+    if not command.exists() or command.read_text() != text:
+        command.write_text(text)
+        command.chmod(0o755)
+    return bindir
 
 
 def _version() -> str:

@@ -14,6 +14,7 @@ import attrs
 from fluxsdk.idset import IDset
 
 __all__ = [
+    "MAX_TASKS",
     "RESULT_NAMES",
     "STATE_NAMES",
     "Job",
@@ -59,6 +60,8 @@ RESULT_NAMES: Final = {
 }
 
 PRIORITY_MAX: Final = 4294967295
+# The most tasks one job may run in the embedded instance (each is a process).
+MAX_TASKS: Final = 10_000
 
 
 @attrs.frozen
@@ -108,6 +111,7 @@ class Job:
     name: str
     queue: str | None = None
     cwd: str | None = None
+    project: str | None = None
     duration: float = 0.0
     state: int = State.NEW
     priority: int | None = None
@@ -171,7 +175,7 @@ class Job:
             out["priority"] = self.priority
         if self.request.nnodes:
             out["nnodes"] = self.request.nnodes
-        for key in ("queue", "cwd", "bank"):
+        for key in ("queue", "cwd", "project", "bank"):
             value = getattr(self, key)
             if value is not None:
                 out[key] = value

@@ -1,30 +1,37 @@
 """job-info and job-list: reading jobs, their eventlogs and listings.
 
 Serves ``job-info.eventlog-watch`` (streaming), ``job-info.eventlog-watch-cancel``,
-``job-info.lookup``, ``job-list.list`` and ``job-list.list-id`` with flux-core's
-payloads. A watch sends the eventlog so far, then each new entry once it is
-durable, and ends with ENODATA when the log is complete: the main eventlog at
-``clean``, the output eventlog when the job is inactive.
+``job-info.lookup``, ``job-list.list``, ``job-list.list-id``,
+``job-list.list-attrs`` and ``job-list.job-stats`` with flux-core's payloads.
+A watch sends the eventlog so far, then each new entry once it is durable, and
+ends with ENODATA when the log is complete: the main eventlog at ``clean``, the
+exec eventlog at ``done``, the output eventlog when the job is inactive. As in
+flux, a watch of a guest eventlog (``guest.*``, written once the job starts)
+waits for the job to start, and ends with ENODATA, without entries, if it
+never does.
 """
 
 from __future__ import annotations
 
 import errno
 import json
-from collections.abc import Callable
 from typing import Any
 
 from fluxsdk.instance._broker import Broker, Connection, Request, RequestError
 from fluxsdk.instance._job import Job, State
 from fluxsdk.instance._jobmanager import JobManager
+from fluxsdk.instance._listmatch import compile_constraint
 from fluxsdk.instance._store import Store
 
 __all__ = ["JobInfoService"]
 
-FLUX_JOB_EVENT_WATCH_WAITCREATE = 1
 FLUX_JOB_LOOKUP_JSON_DECODE = 1
 FLUX_JOB_LOOKUP_CURRENT = 2
-_PATHS = ("eventlog", "guest.output")
+_PATHS = ("eventlog", "guest.output", "guest.exec.eventlog")
+# The entry that completes an eventlog (the others end when the job is inactive).
+_LAST_ENTRY = {"eventlog": "clean", "guest.exec.eventlog": "done"}
+# The most attrs (job-list) or keys (job-info.lookup) one request may name.
+MAX_ATTRS = 1024
 _LIST_ATTRS_ALL = (
     "id",
     "userid",
@@ -41,6 +48,7 @@ _LIST_ATTRS_ALL = (
     "name",
     "cwd",
     "queue",
+    "project",
     "bank",
     "ntasks",
     "ncores",
@@ -75,7 +83,8 @@ class _Watch:
         if not self.active:
             return
         self.request.respond({"event": entry})
-        if self.path == "eventlog" and _entry_name(entry) == "clean":
+        last = _LAST_ENTRY.get(self.path)
+        if last is not None and _entry_name(entry) == last:
             self.end()
 
     def end(self, errnum: int = errno.ENODATA, errstr: str | None = None) -> None:
@@ -104,8 +113,12 @@ class JobInfoService:
         self.manager = manager
         self._watches: dict[tuple[Connection, int], _Watch] = {}
         self._by_job: dict[int, list[_Watch]] = {}
-        self._waiting_create: dict[int, list[_Watch]] = {}
+        # Watches of guest eventlogs waiting for their job to start.
+        self._waiting_start: dict[int, list[_Watch]] = {}
         manager.inactive_hooks.append(self._job_inactive)
+        # Inactive jobs purged since the instance started (job-list's inactive_purged).
+        self.purged = 0
+        manager.purge_hooks.append(self._count_purge)
         manager.event_hooks.append(self._job_event)
         for topic, handler in (
             ("job-info.eventlog-watch", self._watch),
@@ -113,6 +126,8 @@ class JobInfoService:
             ("job-info.lookup", self._lookup),
             ("job-list.list", self._list),
             ("job-list.list-id", self._list_id),
+            ("job-list.list-attrs", self._list_attrs),
+            ("job-list.job-stats", self._job_stats),
         ):
             broker.register(topic, handler)
 
@@ -134,52 +149,53 @@ class JobInfoService:
             )
         job = self._job(request)
         path = request.payload_get("path", str)
-        request.payload_get("flags", int, 0)  # WAITCREATE: guest logs are always waited for
-        if path not in _PATHS:
-            # flux watches that KVS key of the job, which does not exist
-            raise RequestError(errno.ENOENT, f"{path}: no such eventlog")
+        request.payload_get("flags", int, 0)
+        guest = path.startswith("guest.")
+        if not guest and path not in _PATHS:
+            raise RequestError(errno.ENOENT, f"{path}: key not found")
         watch = _Watch(self, request, job.id, path)
         key = (request.conn, request.matchtag)
         if key not in self._watches and not any(k[0] is request.conn for k in self._watches):
             request.conn.on_close(self._connection_closed)
         self._watches[key] = watch
         self._by_job.setdefault(job.id, []).append(watch)
-        if path == "guest.output" and not self.store.eventlog_exists(job.id, path):
-            # As flux's job-info: a guest eventlog is waited for until the job
-            # starts, whatever the flags; a job that never starts ends the
-            # stream empty (ENODATA).
-            if job.state == State.INACTIVE:
-                watch.end()
-                return
-            self._waiting_create.setdefault(job.id, []).append(watch)
-            return
-        self._attach(watch, job)
+        if not guest:
+            self._attach(watch, job)
+        elif job.started:
+            self._attach_guest(watch, job)
+        elif job.state == State.INACTIVE:
+            watch.end()  # it never started: no guest eventlog will ever be written
+        else:
+            self._waiting_start.setdefault(job.id, []).append(watch)
+
+    def _attach_guest(self, watch: _Watch, job: Job) -> None:
+        # A started job's guest eventlogs were written before its `start` event.
+        if watch.path in _PATHS and self.store.eventlog_exists(job.id, watch.path):
+            self._attach(watch, job)
+        else:
+            watch.end(errno.ENOENT, f"{watch.path}: key not found")
 
     def _attach(self, watch: _Watch, job: Job) -> None:
         for entry in self.store.watch(job.id, watch.path, watch.send):
             watch.send(entry)
-        # An output log is complete once the job is inactive (nothing more is written).
-        if watch.active and watch.path == "guest.output" and job.state == State.INACTIVE:
+        # A guest log is complete once the job is inactive (nothing more is written).
+        if watch.active and watch.path != "eventlog" and job.state == State.INACTIVE:
             self.store.after_commit(watch.end)
             self.broker.request_flush()
 
     def _job_event(self, job: Job, name: str, context: dict[str, Any] | None) -> None:
-        if name == "start" and job.id in self._waiting_create:
-            # The output eventlog now exists (its header was written at start).
-            for watch in self._waiting_create.pop(job.id):
+        if name == "start" and job.id in self._waiting_start:
+            for watch in self._waiting_start.pop(job.id):
                 if watch.active:
-                    self._attach(watch, job)
+                    self._attach_guest(watch, job)
 
     def _job_inactive(self, job: Job) -> None:
-        for watch in self._waiting_create.pop(job.id, []):
+        for watch in self._waiting_start.pop(job.id, []):
             if watch.active:
-                if self.store.eventlog_exists(job.id, watch.path):
-                    self._attach(watch, job)
-                else:
-                    watch.end()
+                watch.end()  # the job never started
         for watch in list(self._by_job.get(job.id, [])):
-            if watch.path == "guest.output" and watch.active:
-                # End after the last output entries are committed and sent.
+            if watch.path != "eventlog" and watch.active:
+                # End after the last entries are committed and sent.
                 self.store.after_commit(watch.end)
 
     def _watch_cancel(self, request: Request) -> None:
@@ -208,6 +224,10 @@ class JobInfoService:
     def _lookup(self, request: Request) -> None:
         job = self._job(request, "invalid job id")
         keys = request.payload_get("keys", list)
+        if len(keys) > MAX_ATTRS:
+            raise RequestError(
+                errno.EINVAL, f"too many keys ({len(keys)}): at most {MAX_ATTRS} per request"
+            )
         flags = request.payload_get("flags", int, 0)
         if flags & ~(FLUX_JOB_LOOKUP_JSON_DECODE | FLUX_JOB_LOOKUP_CURRENT):
             raise RequestError(errno.EPROTO, "lookup request rejected with invalid flag")
@@ -235,11 +255,15 @@ class JobInfoService:
         max_entries = request.payload_get("max_entries", int, 1000)
         attrs = _attrs(request.payload_get("attrs", list, ["all"]))
         since = request.payload_get("since", (int, float), 0.0)
-        constraint = request.payload_get("constraint", (dict, type(None)), None) or {}
-        match = _compile_constraint(constraint)
+        if max_entries < 0:
+            raise RequestError(errno.EPROTO, "invalid payload: max_entries < 0 not allowed")
+        if since < 0:
+            raise RequestError(errno.EPROTO, "invalid payload: since < 0.0 not allowed")
+        match = compile_constraint(request.payload_get("constraint", object, None))
         out = []
         for job in sorted(self.manager.jobs.values(), key=_list_order):
-            if since and (job.t_inactive is None or job.t_inactive <= since):
+            # As flux: "since" drops inactive jobs that ended at or before it.
+            if job.t_inactive is not None and job.t_inactive <= since:
                 continue
             if not match(job):
                 continue
@@ -259,6 +283,69 @@ class JobInfoService:
         attrs = _attrs(request.payload_get("attrs", list, ["all"]))
         request.respond({"job": _select(job.info(), attrs)})
 
+    def _count_purge(self, jobid: int) -> None:
+        self.purged += 1
+
+    def _list_attrs(self, request: Request) -> None:
+        # What a listing may ask for: every attribute but the always-present id, and "all".
+        request.respond({"attrs": [a for a in _LIST_ATTRS_ALL if a != "id"] + ["all"]})
+
+    def _job_stats(self, request: Request) -> None:
+        """Counts of jobs by state and by how they ended, overall and per named queue."""
+        total = _JobStats()
+        queues: dict[str, _JobStats] = {}
+        for job in self.manager.jobs.values():
+            total.add(job)
+            if job.queue is not None:
+                queues.setdefault(job.queue, _JobStats()).add(job)
+        total.inactive_purged = self.purged
+        out = total.encode()
+        out["queues"] = [dict(stats.encode(), name=name) for name, stats in queues.items()]
+        request.respond(out)
+
+
+_STAT_STATES = (
+    ("depend", State.DEPEND),
+    ("priority", State.PRIORITY),
+    ("sched", State.SCHED),
+    ("run", State.RUN),
+    ("cleanup", State.CLEANUP),
+    ("inactive", State.INACTIVE),
+)
+
+
+class _JobStats:
+    """flux's job-list statistics: jobs per state; inactive ones by how they ended."""
+
+    def __init__(self) -> None:
+        self.states = dict.fromkeys([name for name, _ in _STAT_STATES], 0)
+        self.total = 0
+        self.ended = {"successful": 0, "failed": 0, "canceled": 0, "timeout": 0}
+        self.inactive_purged = 0
+
+    def add(self, job: Job) -> None:
+        if job.state == State.NEW:
+            return  # as flux: a job is counted once it is past NEW
+        for name, bit in _STAT_STATES:
+            if job.state == bit:
+                self.states[name] += 1
+        self.total += 1
+        if job.state != State.INACTIVE:
+            return
+        if job.success:
+            self.ended["successful"] += 1
+        elif job.exception is not None and job.exception.get("type") in ("cancel", "timeout"):
+            self.ended["canceled" if job.exception["type"] == "cancel" else "timeout"] += 1
+        else:
+            self.ended["failed"] += 1
+
+    def encode(self) -> dict[str, Any]:
+        return {
+            "job_states": dict(self.states, total=self.total),
+            **self.ended,
+            "inactive_purged": self.inactive_purged,
+        }
+
 
 def _list_order(job: Job) -> tuple[int, float, float]:
     """flux's listing order: pending by priority, then running, then inactive, newest first."""
@@ -269,81 +356,22 @@ def _list_order(job: Job) -> tuple[int, float, float]:
     return (2, -(job.t_inactive or 0.0), 0.0)
 
 
-def _attrs(attrs: list[Any]) -> tuple[str, ...] | None:
-    if "all" in attrs:
-        return None
+def _attrs(attrs: list[Any]) -> frozenset[str] | None:
+    if len(attrs) > MAX_ATTRS:
+        raise RequestError(
+            errno.EINVAL, f"too many attrs ({len(attrs)}): at most {MAX_ATTRS} per request"
+        )
     for attr in attrs:
         if not isinstance(attr, str):
-            raise RequestError(errno.EPROTO, "attrs must be strings")
-        if attr not in _LIST_ATTRS_ALL:
+            raise RequestError(errno.EINVAL, "attr has no string value")
+        if attr not in _LIST_ATTRS_ALL and attr != "all":
             raise RequestError(errno.EINVAL, f"{attr} is not a valid attribute")
-    return tuple(attrs)
+    if "all" in attrs:
+        return None
+    return frozenset(attrs)
 
 
-def _select(info: dict[str, Any], attrs: tuple[str, ...] | None) -> dict[str, Any]:
+def _select(info: dict[str, Any], attrs: frozenset[str] | None) -> dict[str, Any]:
     if attrs is None:
         return info
     return {k: v for k, v in info.items() if k == "id" or k in attrs}
-
-
-def _compile_constraint(constraint: dict[str, Any]) -> Callable[[Job], bool]:
-    """RFC 31-style job-list constraints: and/or/not over states, results, userid, name, queue."""
-    tests = [_compile_operator(op, args) for op, args in constraint.items()]
-    return lambda job: all(test(job) for test in tests)
-
-
-def _compile_operator(op: str, args: Any) -> Callable[[Job], bool]:
-    if not isinstance(args, list):
-        raise RequestError(errno.EPROTO, f"constraint {op!r} needs a list")
-    if op in ("and", "or", "not"):
-        subs = [_compile_constraint(a) for a in args]
-        if op == "and":
-            return lambda j: all(t(j) for t in subs)
-        if op == "or":
-            return lambda j: any(t(j) for t in subs)
-        return lambda j: not all(t(j) for t in subs)
-    if op == "states":
-        states = sum(_state_bits(a) for a in args)
-        return lambda j: bool(j.state & states)
-    if op == "results":
-        results = sum(_result_bits(a) for a in args)
-        return lambda j: j.state == State.INACTIVE and bool(j.result & results)
-    values = set(args)
-    if op == "userid":
-        return lambda j: j.userid in values or 0xFFFFFFFF in values
-    if op == "name":
-        return lambda j: j.name in values
-    if op == "queue":
-        return lambda j: j.queue in values
-    raise RequestError(errno.EINVAL, f"unknown constraint operator {op!r}")
-
-
-_STATE_BY_NAME = {
-    "new": State.NEW,
-    "depend": State.DEPEND,
-    "priority": State.PRIORITY,
-    "sched": State.SCHED,
-    "run": State.RUN,
-    "cleanup": State.CLEANUP,
-    "inactive": State.INACTIVE,
-    "pending": State.PENDING,
-    "running": State.RUNNING,
-    "active": State.ACTIVE,
-}
-_RESULT_BY_NAME = {"completed": 1, "failed": 2, "canceled": 4, "cancelled": 4, "timeout": 8}
-
-
-def _state_bits(value: Any) -> int:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in _STATE_BY_NAME:
-        return _STATE_BY_NAME[value.lower()]
-    raise RequestError(errno.EINVAL, f"invalid state {value!r}")
-
-
-def _result_bits(value: Any) -> int:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in _RESULT_BY_NAME:
-        return _RESULT_BY_NAME[value.lower()]
-    raise RequestError(errno.EINVAL, f"invalid result {value!r}")

@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from fluxsdk._fluid import FluidGenerator
+from fluxsdk._json import JSONInputError, loads_checked
 from fluxsdk._sign import SignatureError, unwrap_none
 from fluxsdk._uri import embedded_directory
 from fluxsdk.errors import JobspecError
@@ -34,8 +35,10 @@ from fluxsdk.hooks._ingest import IngestRejected
 from fluxsdk.hooks._instance import InstanceHooks, jobspec_document
 from fluxsdk.idset import IDSET_FLAG_BRACKETS, IDSET_FLAG_RANGE, IDset
 from fluxsdk.instance._broker import Broker, Request, RequestError
-from fluxsdk.instance._exec import JobExec, SpawnError, TaskPlan
+from fluxsdk.instance._exec import JobExec, SpawnError, TaskPlan, shell_status
+from fluxsdk.instance._execlog import ShellRecord
 from fluxsdk.instance._job import (
+    MAX_TASKS,
     RESULT_COMPLETED,
     Job,
     ResourceRequest,
@@ -122,6 +125,8 @@ class JobManager:
         self._recent_jobspecs: dict[int, dict[str, Any]] = {}
         self._validated: dict[bytes, dict[str, Any]] = {}
         self._launches: dict[int, Launch] = {}
+        # The exec eventlog and shell log of each job between start and finish.
+        self._shells: dict[int, ShellRecord] = {}
         self._ingesting: set[asyncio.Task[None]] = set()  # submissions with ingest plugins
         # Plugins (fluxsdk.hooks); the default priority is a built-in one, so never none.
         if plugins is None:
@@ -310,6 +315,12 @@ class JobManager:
         what is stored; as in Flux, its tasks still run from ``J``.
         """
         job_request = ResourceRequest.from_jobspec(jobspec)
+        if job_request.ntasks > MAX_TASKS:
+            raise RequestError(
+                errno.EINVAL,
+                f"the job asks for {job_request.ntasks} tasks; "
+                f"the embedded instance runs at most {MAX_TASKS} tasks per job",
+            )
         queue = self._check_queue(jobspec)
         dependencies, warnings = self._check_dependencies(jobspec, userid)
         jobid = self.fluid.next()
@@ -400,8 +411,9 @@ class JobManager:
     @staticmethod
     def _decode_and_check(payload: bytes) -> dict[str, Any]:
         try:
-            doc = json.loads(payload.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as exc:
+            # As flux's job-ingest (jansson, without JSON_ALLOW_NUL), within fluxsdk's limits.
+            doc = loads_checked(payload, allow_nul=False)
+        except JSONInputError as exc:
             raise RequestError(errno.EINVAL, f"jobspec: invalid JSON: {exc}") from None
         try:
             doc = check_top_level(doc)
@@ -437,6 +449,7 @@ class JobManager:
             cwd=system.get("cwd"),
             duration=float(system.get("duration", 0.0)),
             bank=system.get("bank"),
+            project=system.get("project") if isinstance(system.get("project"), str) else None,
         )
 
     # -- dependencies (RFC 26) -------------------------------------------------------
@@ -616,10 +629,25 @@ class JobManager:
         jobspec = self._recent_jobspecs.pop(job.id, None)
         if jobspec is None:
             jobspec = json.loads(unwrap_none(self.store.job_get(job.id, "J") or "")[0])
+        options = jobspec["attributes"].get("system", {}).get("shell", {}).get("options", {})
+        verbose = options.get("verbose", 0)
+        shell = ShellRecord(
+            self.store,
+            job.id,
+            job.userid,
+            allocation.ranks,
+            verbose if isinstance(verbose, int) else 0,
+            self.broker.request_flush,
+            lambda level, message: self._log(job, message, level),
+        )
+        self._shells[job.id] = shell
+        shell.starting()
         try:
             launch = prepare_launch(job, jobspec, allocation, self.resources)
-        except (ShellError, OSError) as exc:
-            self._start_failed(job, f"job shell: {exc}", 1 << 8)
+        except Exception as exc:  # ShellError, OSError, or a shell bug: the job fails alone
+            if not isinstance(exc, (ShellError, OSError)):
+                log.warning("job %s: launch failed: %s: %s", job.id, type(exc).__name__, exc)
+            self._start_failed(job, f"job shell: {_one_line(exc)}", 1 << 8)
             return
         self._launches[job.id] = launch
         plans = launch.plans
@@ -652,7 +680,7 @@ class JobManager:
                 if starting
                 else self._log(job, message, level, component)
             ),
-            on_task_exit=lambda rank, status: self._task_exit(job, launch, rank, status),
+            on_task_exit=functools.partial(self._on_task_exit, job, launch, shell),
         )
         self._execs[job.id] = execution
         f58 = JobID(job.id).f58
@@ -682,6 +710,8 @@ class JobManager:
                 self._output_redirects(job, len(plans), paths)
             for level, message, component in early_logs:
                 self._log(job, message, level, component)
+            if not exc.shell_init:
+                shell.shell_init()  # the shell was up; a task could not start
             self._start_failed(job, exc.note, exc.status, running=execution.running)
             return
         starting = False
@@ -689,6 +719,8 @@ class JobManager:
         self._output_redirects(job, len(plans), paths)
         for level, message, component in early_logs:
             self._log(job, message, level, component)
+        shell.shell_init()
+        shell.shell_start(plans)
         self.post(job, "start")
         self._arm_signal_option(job, launch)
         if launch.nested_uri is not None:
@@ -764,6 +796,13 @@ class JobManager:
             context["component"] = component
         self._append_output(job, "log", context)
 
+    def _on_task_exit(
+        self, job: Job, launch: Launch, shell: ShellRecord, plan: TaskPlan, pid: int, status: int
+    ) -> None:
+        """A task exited with wait status ``status``: record it, then apply the shell options."""
+        shell.task_exit(plan, pid, status)
+        self._task_exit(job, launch, plan.rank, shell_status(status))
+
     def _task_exit(self, job: Job, launch: Launch, rank: int, status: int) -> None:
         """flux's shell ``exit-on-error`` option: a failed task aborts the job."""
         if status == 0 or not launch.options.get("exit-on-error"):
@@ -815,6 +854,9 @@ class JobManager:
             # As flux's job-exec: an exception while running sets the status
             # (its wait_status, else a clean exit counts as exit code 1).
             status = job.exception.get("wait_status", status if status else 1 << 8)
+        shell = self._shells.pop(job.id, None)
+        if shell is not None:
+            shell.finish(status)
         launch = self._launches.pop(job.id, None)
         if launch is not None:
             launch.cleanup()
@@ -1200,6 +1242,12 @@ def _wait_errstr(job: Job) -> str:
     if code > 128:
         return f"task(s) {_strsignal(code - 128)}"
     return f"task(s) exited with exit code {code}"
+
+
+def _one_line(exc: BaseException) -> str:
+    """An exception as a note for a job's eventlog: one line, storable text."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _strsignal(signum: int) -> str:

@@ -26,7 +26,7 @@ import attrs
 
 from fluxsdk._uri import embedded_uri
 from fluxsdk.instance._exec import TaskPlan
-from fluxsdk.instance._job import Job
+from fluxsdk.instance._job import MAX_TASKS, Job
 from fluxsdk.instance._sched import Allocation, Resources
 from fluxsdk.job._jobid import JobID
 
@@ -66,15 +66,29 @@ def prepare_launch(
 ) -> Launch:
     """Lay out a job's tasks and its temporary directory.
 
-    :raises ShellError: a file of the jobspec cannot be staged.
+    :raises ShellError: a shell option or file of the jobspec is malformed or
+        cannot be staged.
     """
-    system = jobspec["attributes"].get("system", {})
-    options = system.get("shell", {}).get("options", {})
-    env = {k: v for k, v in system.get("environment", {}).items() if v is not None}
+    system = _mapping(jobspec["attributes"].get("system"), "attributes.system")
+    options = _mapping(_mapping(system.get("shell"), "shell").get("options"), "shell options")
+    env = {
+        k: v for k, v in _mapping(system.get("environment"), "environment").items() if v is not None
+    }
+    output = _mapping(options.get("output"), "shell option output")
+    streams = {s: _mapping(output.get(s), f"shell option output.{s}") for s in ("stdout", "stderr")}
+    paths = {s: _path(streams[s].get("path"), f"output.{s}.path") for s in streams}
+    input_ = _mapping(options.get("input"), "shell option input")
+    stdin_options = _mapping(input_.get("stdin"), "shell option input.stdin")
+    stdin = _path(stdin_options.get("path"), "input.stdin.path")
+    buffer = _mapping(streams["stdout"].get("buffer"), "shell option output.stdout.buffer")
+    cwd = _path(system.get("cwd"), "cwd")
+    rlimits = dict(_mapping(options.get("rlimit"), "shell option rlimit"))
     tmpdir = tempfile.mkdtemp(prefix=f"fluxsdk-{JobID(job.id).f58plain}-", dir=job_tmp_base())
     try:
-        _stage_files(tmpdir, system.get("files", {}))
+        _stage_files(tmpdir, _mapping(system.get("files"), "files"))
         plans = _plan_tasks(job, allocation, resources, options.get("per-resource"))
+        if not plans:
+            raise ShellError("no tasks to run")
         plans = _bind(plans, allocation, resources, options.get("cpu-affinity", "on"))
         values = {
             "tmpdir": tmpdir,
@@ -96,23 +110,20 @@ def prepare_launch(
     if isinstance(expand, Mapping):
         # The shell's env-expand option: values with {{templates}} expanded.
         env.update({str(k): _expand(str(v), values) for k, v in expand.items()})
-    output = options.get("output", {})
-    paths = {s: output.get(s, {}).get("path") for s in ("stdout", "stderr")}
-    stdin = options.get("input", {}).get("stdin", {}).get("path")
     return Launch(
         argv=argv,
         env=env,
-        cwd=system.get("cwd"),
+        cwd=cwd,
         plans=plans,
         tmpdir=tmpdir,
         stdin_path=stdin,
         stdout_path=_expand(paths["stdout"], values) if paths["stdout"] else None,
         stderr_path=_expand(paths["stderr"], values) if paths["stderr"] else None,
-        unbuffered=output.get("stdout", {}).get("buffer", {}).get("type") == "none",
+        unbuffered=buffer.get("type") == "none",
         nested_uri=nested_uri,
         output_append=output.get("mode") == "append",
-        output_label={s: bool(output.get(s, {}).get("label")) for s in ("stdout", "stderr")},
-        rlimits=dict(options.get("rlimit") or {}),
+        output_label={s: bool(streams[s].get("label")) for s in ("stdout", "stderr")},
+        rlimits=rlimits,
         options=dict(options),
     )
 
@@ -129,6 +140,21 @@ def job_tmp_base() -> str:
     return tempfile.gettempdir()
 
 
+def _mapping(value: Any, what: str) -> Mapping[str, Any]:
+    """A jobspec object the shell reads (absent: empty); else a ShellError."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ShellError(f"{what} must be an object, not {type(value).__name__}")
+    return value
+
+
+def _path(value: Any, what: str) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise ShellError(f"{what} must be a string, not {type(value).__name__}")
+    return value
+
+
 def _expand(text: str, values: Mapping[str, str]) -> str:
     """Expand the mustache templates Flux's shell knows (``{{tmpdir}}``, ``{{id}}``, ...)."""
     if "{{" not in text:
@@ -141,6 +167,7 @@ def _expand(text: str, values: Mapping[str, str]) -> str:
 def _stage_files(tmpdir: str, files: Mapping[str, Any]) -> None:
     """Write the jobspec's RFC 37 files into the job's temporary directory."""
     for name, ref in files.items():
+        ref = _mapping(ref, f"file {name!r}")
         path = os.path.normpath(os.path.join(tmpdir, name))
         if not path.startswith(tmpdir + os.sep):
             raise ShellError(f"file {name!r} would be written outside the job's directory")
@@ -155,7 +182,10 @@ def _stage_files(tmpdir: str, files: Mapping[str, Any]) -> None:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as out:
             out.write(content)
-        os.chmod(path, stat.S_IMODE(int(ref.get("mode", 0o600))))
+        mode = ref.get("mode", 0o600)
+        if not isinstance(mode, int) or isinstance(mode, bool):
+            raise ShellError(f"file {name!r}: mode must be an integer")
+        os.chmod(path, stat.S_IMODE(mode))
 
 
 def _plan_tasks(
@@ -166,7 +196,18 @@ def _plan_tasks(
     request = job.request
     plans: list[TaskPlan] = []
     if isinstance(per_resource, Mapping) and per_resource.get("type") in ("node", "core"):
-        count = int(per_resource.get("count", 1))
+        count = per_resource.get("count", 1)
+        if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+            raise ShellError("shell option per-resource.count must be a positive integer")
+        units_total = sum(
+            1 if per_resource["type"] == "node" else len(allocation.cores[rank])
+            for rank in allocation.ranks
+        )
+        if units_total * count > MAX_TASKS:
+            raise ShellError(
+                f"per-resource asks for {units_total * count} tasks; "
+                f"at most {MAX_TASKS} run per job"
+            )
         for rank in allocation.ranks:
             node = resources.nodes[rank]
             cores, gpus = allocation.cores[rank], allocation.gpus.get(rank, ())

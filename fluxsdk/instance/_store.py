@@ -7,17 +7,27 @@ full fsync of the WAL) and only then delivers the appended entries to
 watchers and runs the after-commit callbacks. The broker calls ``commit``
 once per loop iteration, before it writes any reply, so an event is on disk
 before anyone hears of it, and one fsync serves a whole batch.
+
+No write can poison the transaction: an entry that could not be stored is
+refused when it is appended (``ValueError``, so its requester gets an error),
+and a statement that fails anyway rolls the transaction back and replays its
+other writes one by one, dropping (and logging) only the failing one. Each
+watcher and after-commit callback runs on its own: one that raises is logged
+and the others still run.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from typing import Any
 
 __all__ = ["Store"]
+
+log = logging.getLogger("fluxsdk.instance")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -69,6 +79,8 @@ class Store:
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
         self._in_txn = False
+        # Every write of the open transaction, to replay if one of them fails.
+        self._journal: list[tuple[str, list[tuple[Any, ...]]]] = []
         # Eventlog rows not yet written: executemany at commit is far cheaper
         # than one INSERT per event.
         self._rows: list[tuple[int, str, int, str]] = []
@@ -89,45 +101,77 @@ class Store:
             self._db.execute("BEGIN")
             self._in_txn = True
 
+    def _run(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        """Execute a write in the open transaction (replayed without it if it fails)."""
+        self._begin()
+        self._journal.append((sql, rows))
+        try:
+            self._db.executemany(sql, rows)
+        except Exception as exc:  # sqlite3.Error, or a value SQLite cannot bind
+            log.error("store write failed (%s): replaying the transaction write by write", exc)
+            self._replay()
+
+    def _replay(self) -> None:
+        """Roll back, then redo the journal one row at a time, dropping rows that fail."""
+        if self._db.in_transaction:
+            self._db.execute("ROLLBACK")
+        self._db.execute("BEGIN")
+        self._in_txn = True
+        journal, self._journal = self._journal, []
+        for sql, rows in journal:
+            kept = []
+            for row in rows:
+                self._db.execute("SAVEPOINT one")
+                try:
+                    self._db.execute(sql, row)
+                except Exception as exc:
+                    self._db.execute("ROLLBACK TO one")
+                    log.error("store write dropped: %s: %.200r", exc, row)
+                else:
+                    kept.append(row)
+                self._db.execute("RELEASE one")
+            if kept:
+                self._journal.append((sql, kept))
+
     def _write_rows(self) -> None:
         """Write the batched rows into the open transaction (jobs before their events)."""
-        if self._new_jobs:
-            self._begin()
-            self._db.executemany(
-                "INSERT INTO jobs (id, userid, J, jobspec) VALUES (?, ?, ?, ?)", self._new_jobs
-            )
-            self._new_jobs.clear()
-        if self._rows:
-            self._begin()
-            self._db.executemany(
-                "INSERT INTO eventlogs (jobid, path, seq, entry) VALUES (?, ?, ?, ?)", self._rows
-            )
-            self._rows.clear()
-        if self._new_R:
-            self._begin()
-            self._db.executemany("UPDATE jobs SET R = ? WHERE id = ?", self._new_R)
-            self._new_R.clear()
-        if self._new_tasks:
-            self._begin()
-            self._db.executemany(
-                "INSERT OR REPLACE INTO tasks (jobid, pid, starttime) VALUES (?, ?, ?)",
-                self._new_tasks,
-            )
-            self._new_tasks.clear()
+        for attr, sql in (
+            ("_new_jobs", "INSERT INTO jobs (id, userid, J, jobspec) VALUES (?, ?, ?, ?)"),
+            ("_rows", "INSERT INTO eventlogs (jobid, path, seq, entry) VALUES (?, ?, ?, ?)"),
+            ("_new_R", "UPDATE jobs SET R = ? WHERE id = ?"),
+            ("_new_tasks", "INSERT OR REPLACE INTO tasks (jobid, pid, starttime) VALUES (?, ?, ?)"),
+        ):
+            rows = getattr(self, attr)
+            if rows:
+                # Taken out first: a failing write is never attempted twice.
+                setattr(self, attr, [])
+                self._run(sql, rows)
 
     def commit(self) -> None:
         """Make every write durable, then tell watchers and run after-commit work."""
         self._write_rows()
         if self._in_txn:
-            self._db.execute("COMMIT")
+            try:
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                log.error("store commit failed (%s): replaying write by write", exc)
+                self._replay()
+                try:
+                    self._db.execute("COMMIT")
+                except sqlite3.Error as again:
+                    lost = sum(len(rows) for _, rows in self._journal)
+                    log.error("store commit failed again, %d writes lost: %s", lost, again)
+                    if self._db.in_transaction:
+                        self._db.execute("ROLLBACK")
             self._in_txn = False
+            self._journal.clear()
         unpublished, self._unpublished = self._unpublished, []
         for jobid, path, entry in unpublished:
             for watcher in list(self._watchers.get((jobid, path), ())):
-                watcher(entry)
+                _isolated(watcher, entry)
         callbacks, self._after_commit = self._after_commit, []
         for callback in callbacks:
-            callback()
+            _isolated(callback)
         # What the callbacks wrote waits for the next durability point, which
         # they have asked for: one commit per loop turn, never two.
 
@@ -161,11 +205,10 @@ class Store:
         return None if row is None else json.loads(row[0])
 
     def meta_set(self, key: str, value: Any) -> None:
-        self._begin()
-        self._db.execute(
+        self._run(
             "INSERT INTO meta (key, value) VALUES (?, ?) "
             "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            (key, json.dumps(value)),
+            [(key, json.dumps(value))],
         )
 
     # -- jobs ----------------------------------------------------------------------
@@ -197,9 +240,8 @@ class Store:
     def job_purge(self, jobid: int) -> None:
         """Remove a job and everything stored about it."""
         self._write_rows()
-        self._begin()
         for table, column in (("eventlogs", "jobid"), ("tasks", "jobid"), ("jobs", "id")):
-            self._db.execute(f"DELETE FROM {table} WHERE {column} = ?", (_sql_id(jobid),))
+            self._run(f"DELETE FROM {table} WHERE {column} = ?", [(_sql_id(jobid),)])
         self.forget(jobid)
         self.on_write()
 
@@ -231,7 +273,19 @@ class Store:
     # -- eventlogs -----------------------------------------------------------------
 
     def append(self, jobid: int, path: str, entry: str) -> None:
-        """Append one RFC 18 entry (a line ending in newline) to an eventlog."""
+        """Append one RFC 18 entry (a line ending in newline) to an eventlog.
+
+        Raises:
+            ValueError: the entry is not text UTF-8 can hold (a lone surrogate);
+                nothing is appended.
+        """
+        if not entry.isascii():
+            try:
+                entry.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise ValueError(
+                    f"eventlog entry cannot be stored: not UTF-8 text ({exc.reason})"
+                ) from None
         key = (jobid, path)
         seq = self._seq.get(key)
         if seq is None:
@@ -292,3 +346,16 @@ class Store:
             watchers.remove(watcher)
             if not watchers:
                 del self._watchers[(jobid, path)]
+
+
+def _isolated(callback: Callable[..., None], *args: Any) -> None:
+    """Run one watcher or after-commit callback; its failure is logged, not raised."""
+    try:
+        callback(*args)
+    except Exception as exc:
+        log.error(
+            "store callback %s failed: %s: %s",
+            getattr(callback, "__qualname__", callback),
+            type(exc).__name__,
+            exc,
+        )

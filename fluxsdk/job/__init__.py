@@ -28,6 +28,8 @@ from fluxsdk.job.executor import FluxExecutor, FluxExecutorFuture
 from fluxsdk.job.info import JobInfo, job_fields_to_attrs
 from fluxsdk.job.journal import JournalConsumer, JournalEvent
 from fluxsdk.job.kill import cancel, cancel_async, job_raise, job_raise_async, kill, kill_async
+from fluxsdk.job.kvs import job_kvs, job_kvs_guest
+from fluxsdk.job.kvslookup import JobKVSLookup, job_info_lookup, job_kvs_lookup
 from fluxsdk.job.list import JobList, get_job, job_list, job_list_id, job_list_inactive
 from fluxsdk.job.output import (
     job_output,
@@ -54,6 +56,7 @@ from fluxsdk.job.wait import (
     wait_async,
     wait_get_status,
 )
+from fluxsdk.job.watcher import JobWatcher
 
 __all__ = [
     "MAIN_EVENTS",
@@ -65,8 +68,10 @@ __all__ = [
     "JobException",
     "JobID",
     "JobInfo",
+    "JobKVSLookup",
     "JobList",
     "JobResultInfo",
+    "JobWatcher",
     "Jobspec",
     "JobspecV1",
     "JournalConsumer",
@@ -81,6 +86,10 @@ __all__ = [
     "id_encode",
     "id_parse",
     "job_fields_to_attrs",
+    "job_info_lookup",
+    "job_kvs",
+    "job_kvs_guest",
+    "job_kvs_lookup",
     "job_list",
     "job_list_id",
     "job_list_inactive",
@@ -108,6 +117,18 @@ __all__ = [
     "wait_async",
     "wait_get_status",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``ffi``: flux's cffi object, whose ``ffi.NULL`` scripts pass for "no handle"
+    or "no jobspec" (fluxsdk answers EINVAL, as libflux does). cffi is loaded
+    only when ``ffi`` is first asked for."""
+    if name == "ffi":
+        import cffi
+
+        globals()["ffi"] = cffi.FFI()
+        return globals()["ffi"]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class _JobPackage(types.ModuleType):

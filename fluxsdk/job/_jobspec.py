@@ -18,12 +18,12 @@ import pathlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import IO, Any, TypeVar
 
-import yaml
-
+from fluxsdk._json import MAX_DEPTH, too_deep
 from fluxsdk.errors import InvalidDurationError, JobspecError, JobspecTypeError
 from fluxsdk.job import _jobspec_rules as rules
 from fluxsdk.job._options import apply_options as apply
 from fluxsdk.job._utils import BatchConfig, normalize_conf
+from fluxsdk.job._yaml import load_yaml
 from fluxsdk.util import Fileref, del_treedict, parse_fsd, set_treedict
 
 __all__ = ["Jobspec", "JobspecV1", "validate_jobspec"]
@@ -73,10 +73,7 @@ def _min_count(count: Any) -> int:
 
 
 def _load_yaml(stream: str | bytes | IO[str] | IO[bytes]) -> Any:
-    try:
-        return yaml.safe_load(stream)
-    except yaml.YAMLError as exc:
-        raise JobspecError(f"not valid YAML or JSON: {exc}") from None
+    return load_yaml(stream)
 
 
 class Jobspec:
@@ -1054,8 +1051,13 @@ def validate_jobspec(
         )
     try:
         doc = json.loads(jobspec)
+        deep = too_deep(doc)
+    except RecursionError:
+        deep = True
     except ValueError:
-        doc = _load_yaml(jobspec)
+        doc, deep = _load_yaml(jobspec), False  # the YAML loader has its own limits
+    if deep:
+        raise JobspecError(f"jobspec is nested deeper than {MAX_DEPTH} levels")
     doc = rules.check_top_level(doc)
     if require_version == 1 or (require_version is None and doc.get("version") == 1):
         return True, JobspecV1._from_document(doc)

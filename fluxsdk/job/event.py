@@ -17,6 +17,10 @@ import json
 from collections.abc import Generator
 from typing import Any, Final
 
+from fluxsdk.constants import (
+    FLUX_JOB_EVENT_WATCH_INITIAL_SENTINEL,
+    FLUX_JOB_EVENT_WATCH_WAITCREATE,
+)
 from fluxsdk.core import FLUX_NODEID_ANY, FLUX_RPC_NORESPONSE, FLUX_RPC_STREAMING, RPC, Flux
 from fluxsdk.errors import FluxSDKError
 from fluxsdk.eventlog import EventLogEvent
@@ -35,10 +39,7 @@ __all__ = [
     "event_watch_async",
 ]
 
-#: ``event_watch_async`` flag: wait for the eventlog to be created instead of
-#: failing with ENOENT (used for ``guest.output``, which appears at ``start``).
-FLUX_JOB_EVENT_WATCH_WAITCREATE: Final = 1
-_VALID_WATCH_FLAGS: Final = FLUX_JOB_EVENT_WATCH_WAITCREATE | 2  # 2: INITIAL_SENTINEL
+_VALID_WATCH_FLAGS: Final = FLUX_JOB_EVENT_WATCH_WAITCREATE | FLUX_JOB_EVENT_WATCH_INITIAL_SENTINEL
 
 #: Names of the events that may appear in a job's main eventlog (RFC 21).
 MAIN_EVENTS: Final = frozenset(
@@ -63,10 +64,18 @@ JobIDLike = JobID | int | str
 """Anything that names a job: a :class:`JobID`, an int, or an RFC 19 string."""
 
 
+def is_null(value: object) -> bool:
+    """True for None and for a NULL cffi pointer (``flux.job.ffi.NULL``), which
+    flux's bindings pass to libflux as NULL."""
+    if value is None:
+        return True
+    return type(value).__module__ == "_cffi_backend" and not value
+
+
 def _check_handle(flux_handle: object) -> None:
     """Raise OSError(EINVAL) for a missing handle, as libflux does for NULL."""
-    if flux_handle is None:
-        raise OSError(errno.EINVAL, "flux_handle must be a Flux handle, not None")
+    if is_null(flux_handle):
+        raise OSError(errno.EINVAL, "flux_handle must be a Flux handle, not None/NULL")
 
 
 class JobException(FluxSDKError):

@@ -26,6 +26,22 @@ from datetime import datetime
 from itertools import chain
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
+from fluxsdk.constants import (
+    FLUX_JOB_RESULT_CANCELED,
+    FLUX_JOB_RESULT_COMPLETED,
+    FLUX_JOB_RESULT_FAILED,
+    FLUX_JOB_RESULT_TIMEOUT,
+    FLUX_JOB_STATE_ACTIVE,
+    FLUX_JOB_STATE_CLEANUP,
+    FLUX_JOB_STATE_DEPEND,
+    FLUX_JOB_STATE_INACTIVE,
+    FLUX_JOB_STATE_NEW,
+    FLUX_JOB_STATE_PENDING,
+    FLUX_JOB_STATE_PRIORITY,
+    FLUX_JOB_STATE_RUN,
+    FLUX_JOB_STATE_RUNNING,
+    FLUX_JOB_STATE_SCHED,
+)
 from fluxsdk.job._jobid import JobID
 from fluxsdk.util import fsd
 
@@ -60,26 +76,6 @@ __all__ = [
     "statustostr",
 ]
 
-# Job states (RFC 21), as bits so they can be or-ed into filters.
-FLUX_JOB_STATE_NEW: Final = 1
-FLUX_JOB_STATE_DEPEND: Final = 2
-FLUX_JOB_STATE_PRIORITY: Final = 4
-FLUX_JOB_STATE_SCHED: Final = 8
-FLUX_JOB_STATE_RUN: Final = 16
-FLUX_JOB_STATE_CLEANUP: Final = 32
-FLUX_JOB_STATE_INACTIVE: Final = 64
-#: DEPEND | PRIORITY | SCHED
-FLUX_JOB_STATE_PENDING: Final = 14
-#: RUN | CLEANUP
-FLUX_JOB_STATE_RUNNING: Final = 48
-#: PENDING | RUNNING
-FLUX_JOB_STATE_ACTIVE: Final = 62
-
-# Job results.
-FLUX_JOB_RESULT_COMPLETED: Final = 1
-FLUX_JOB_RESULT_FAILED: Final = 2
-FLUX_JOB_RESULT_CANCELED: Final = 4
-FLUX_JOB_RESULT_TIMEOUT: Final = 8
 
 # value -> (long upper, long lower, short upper, short lower), as libjob's tables.
 _STATE_NAMES: Final[dict[int, tuple[str, str, str, str]]] = {

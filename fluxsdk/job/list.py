@@ -18,8 +18,8 @@ import pwd
 from collections.abc import Generator, Iterable, Mapping
 from typing import Any, ClassVar, Final
 
-from fluxsdk.core import FLUX_NODEID_ANY, FLUX_RPC_STREAMING, RPC, CompositeFuture, Flux
-from fluxsdk.core import Future as _CoreFuture
+from fluxsdk.core import FLUX_NODEID_ANY, FLUX_RPC_STREAMING, RPC, Flux
+from fluxsdk.future import WaitAllFuture
 from fluxsdk.job._jobid import JobID
 from fluxsdk.job.event import JobIDLike, _check_handle
 from fluxsdk.job.info import (
@@ -256,7 +256,7 @@ def get_job(flux_handle: Flux, jobid: JobIDLike) -> dict[str, Any] | None:
     return info.to_dict(filtered=False)
 
 
-class JobListIdsFuture(CompositeFuture):
+class JobListIdsFuture(WaitAllFuture):
     """A future fulfilled once all its :class:`JobListIdRPC` children are.
 
     Gives the same :meth:`get_jobs` / :meth:`get_jobinfos` as a
@@ -264,29 +264,9 @@ class JobListIdsFuture(CompositeFuture):
     """
 
     def __init__(self, flux_handle: Flux) -> None:
-        super().__init__(flux_handle)
-        self.children: list[JobListIdRPC] = []
+        super().__init__(flux_handle=flux_handle)
         self.errors: list[str] = []
         """Messages for the jobs that could not be listed."""
-
-    def push(self, child: JobListIdRPC) -> None:
-        """Add a child query."""
-        self.children.append(child)
-        if self._started:
-            self._follow(child, self._on_child)
-
-    def _start(self) -> None:
-        for child in self.children:
-            self._follow(child, self._on_child)
-        self._check_done()
-
-    def _on_child(self, child: _CoreFuture) -> None:
-        self._unfollow(child)
-        self._check_done()
-
-    def _check_done(self) -> None:
-        if not self._children() and not self.is_ready():
-            self.fulfill(None)
 
     def get_jobs(self) -> list[dict[str, Any]]:
         """Block until every query answered; return the jobs found, collect errors."""

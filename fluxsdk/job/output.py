@@ -25,6 +25,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import errno
+import functools
 from collections.abc import Callable, Generator, Mapping
 from typing import Any, ClassVar, Final, NamedTuple, TypeVar, cast
 
@@ -33,7 +34,6 @@ from fluxsdk.eventlog import EventLogEvent, decode_eventlog
 from fluxsdk.job._jobid import JobID
 from fluxsdk.job._taskset import Taskset, TasksetLike
 from fluxsdk.job.event import (
-    FLUX_JOB_EVENT_WATCH_WAITCREATE,
     JobEventWatchFuture,
     JobIDLike,
     _check_handle,
@@ -115,21 +115,32 @@ class OutputEvent(EventLogEvent):
         self.rank = Taskset(context["rank"])
         self.stream: str = context["stream"]
         self.eof: bool = bool(context.get("eof", False))
-        self.data: str | None = None
-        if "data" in context:
-            data: str = context["data"]
-            if context.get("encoding") == "base64":
-                # Output need not be valid UTF-8: keep undecodable bytes as surrogates.
-                data = base64.b64decode(data).decode("utf-8", errors="surrogateescape")
-            if "repeat" in context:
-                data *= int(context["repeat"])
-            if labelio:
-                data = _label_lines(self.rank, data)
-            self.data = data
+        self.data: str | None = _data_text(context, self.rank, labelio)
 
     def render(self) -> str | None:
         """The output text (None when the event carries none)."""
         return self.data
+
+
+def _data_text(context: Mapping[str, Any], rank: Taskset | str, labelio: bool) -> str | None:
+    """The text of a ``data`` event's context (None without data)."""
+    if "data" not in context:
+        return None
+    data: str = context["data"]
+    if context.get("encoding") == "base64":
+        # Output need not be valid UTF-8: keep undecodable bytes as surrogates.
+        data = base64.b64decode(data).decode("utf-8", errors="surrogateescape")
+    if "repeat" in context:
+        data *= int(context["repeat"])
+    if labelio:
+        data = _label_lines(rank if isinstance(rank, Taskset) else Taskset(rank), data)
+    return data
+
+
+@functools.lru_cache(maxsize=256)
+def _ranks_selected(rank: str, tasks: str) -> bool:
+    """Whether the tasks ``rank`` of a data event are among ``tasks`` (both as text)."""
+    return bool(Taskset(rank).intersect(tasks))
 
 
 def _label_lines(rank: Taskset, data: str) -> str:
@@ -331,6 +342,15 @@ def _output_eventlog_entry_decode(
     Notices (log messages, redirects, exceptions) are lines of their own, as
     the output watches return them.
     """
+    if isinstance(entry, EventLogEvent) and entry.name == "data":
+        # The common case, without building an OutputEvent: one per line of output.
+        context = entry.context
+        rank = context["rank"]
+        if _ranks_selected(str(rank), str(tasks)):
+            data = _data_text(context, str(rank), labelio)
+            if data:
+                stream_dict.setdefault(context["stream"], []).append(data)
+        return
     event = _parse_output_eventlog_entry(entry, labelio)
     stream: str | None = None
     text: str | None = None
@@ -367,18 +387,13 @@ def _parse_output_eventlog(
     return _join_streams(stream_dict)
 
 
-# Watching guest.output with WAITCREATE as soon as a job starts can miss the end
-# of the stream on a real Flux broker when the job is short (a job-info race:
-# with flux-core 0.88, about 1 watch in 40 of 10 concurrent `echo` jobs never ended).
-# flux-core's own clients wait for the job shell's `shell.init` in the exec
-# eventlog and then watch the output eventlog without flags; so does fluxsdk.
-# An instance without an exec eventlog (the embedded one answers EINVAL) keeps
-# the WAITCREATE watch, which is exact there.
-_NO_EXEC_EVENTLOG: Final = (errno.EINVAL, errno.ENOENT)
+def _await_output_eventlog(flux_handle: Flux, jobid: JobIDLike) -> None:
+    """Block until a started job's output eventlog can be watched.
 
-
-def _await_output_eventlog(flux_handle: Flux, jobid: JobIDLike) -> int:
-    """Block until a started job's output eventlog can be watched; return the watch flags.
+    As flux-core's clients, wait for the job shell's ``shell.init`` in the
+    exec eventlog: the output eventlog exists from then on. (Watching it with
+    WAITCREATE as soon as the job starts can miss the end of the stream on a
+    real Flux broker when the job is short, a job-info race.)
 
     Raises:
         JobException: the job shell never started because of a fatal exception.
@@ -387,13 +402,10 @@ def _await_output_eventlog(flux_handle: Flux, jobid: JobIDLike) -> int:
     try:
         event_wait(flux_handle, jobid, "shell.init", eventlog="guest.exec.eventlog")
     except OSError as exc:
-        if exc.errno in _NO_EXEC_EVENTLOG:
-            return FLUX_JOB_EVENT_WATCH_WAITCREATE
         if exc.errno == errno.ENODATA:
             # No shell, no output: report the job's fatal exception, as flux does.
             event_wait(flux_handle, jobid, "clean")
         raise
-    return 0
 
 
 def job_output(
@@ -443,10 +455,10 @@ def job_output(
     # The output eventlog exists once the job starts; a fatal exception
     # before that means it never will (raised as JobException).
     event_wait(flux_handle, jobid, "start")
-    flags = _await_output_eventlog(flux_handle, jobid)
+    _await_output_eventlog(flux_handle, jobid)
     stream_dict: dict[str, list[str]] = {"stdout": [], "stderr": [], "log": []}
     taskset = Taskset(tasks)
-    watch = event_watch_async(flux_handle, jobid, "guest.output", flags=flags)
+    watch = event_watch_async(flux_handle, jobid, "guest.output")
     try:
         event = watch.get_event()
         while event is not None:
@@ -540,10 +552,7 @@ class JobOutputEventWatch(CompositeFuture):
             event = watch.get_event()
         except OSError as exc:
             self._unfollow(watch)
-            if exc.errno in _NO_EXEC_EVENTLOG:
-                self._watch_output(FLUX_JOB_EVENT_WATCH_WAITCREATE)
-            else:
-                self._fail(exc)
+            self._fail(exc)
             return
         if event is None:  # the shell never started: there is no output
             self._unfollow(watch)
@@ -552,11 +561,9 @@ class JobOutputEventWatch(CompositeFuture):
                 self.fulfill(None)
         elif event.name == "shell.init":
             self._unfollow(watch)
-            self._watch_output(0)
-
-    def _watch_output(self, flags: int) -> None:
-        output = event_watch_async(self.get_flux(), self.jobid, "guest.output", flags=flags)
-        self._follow(output, self._on_output)
+            self._follow(
+                event_watch_async(self.get_flux(), self.jobid, "guest.output"), self._on_output
+            )
 
     def _on_output(self, watch: JobEventWatchFuture) -> None:
         try:

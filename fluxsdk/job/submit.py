@@ -14,13 +14,24 @@ equivalent (the ``flux job urgency`` command does it).
 from __future__ import annotations
 
 import errno
-from typing import Any, Final
+from typing import Any
 
+from fluxsdk.constants import (
+    FLUX_JOB_DEBUG,
+    FLUX_JOB_NOVALIDATE,
+    FLUX_JOB_PRE_SIGNED,
+    FLUX_JOB_URGENCY_DEFAULT,
+    FLUX_JOB_URGENCY_EXPEDITE,
+    FLUX_JOB_URGENCY_HOLD,
+    FLUX_JOB_URGENCY_MAX,
+    FLUX_JOB_URGENCY_MIN,
+    FLUX_JOB_WAITABLE,
+)
 from fluxsdk.core import RPC, Flux
 from fluxsdk.hooks._client import client_hooks
 from fluxsdk.job._jobid import JobID
 from fluxsdk.job._jobspec import Jobspec
-from fluxsdk.job.event import JobIDLike, _check_handle
+from fluxsdk.job.event import JobIDLike, _check_handle, is_null
 
 __all__ = [
     "FLUX_JOB_DEBUG",
@@ -41,23 +52,6 @@ __all__ = [
     "submit_get_id",
 ]
 
-# Submission flags (libjob's values).
-#: The jobspec argument is already a signed request ``J``.
-FLUX_JOB_PRE_SIGNED: Final = 1
-#: Post job-manager debug events to the job's eventlog.
-FLUX_JOB_DEBUG: Final = 2
-#: The job's result may be collected with :func:`fluxsdk.job.wait` (owner only).
-FLUX_JOB_WAITABLE: Final = 4
-#: Skip jobspec validation (owner only).
-FLUX_JOB_NOVALIDATE: Final = 8
-
-# Urgency: 0 holds a job, 31 expedites it, 16 is the default. Guests may not
-# go above 16 (the instance enforces it).
-FLUX_JOB_URGENCY_MIN: Final = 0
-FLUX_JOB_URGENCY_HOLD: Final = FLUX_JOB_URGENCY_MIN
-FLUX_JOB_URGENCY_DEFAULT: Final = 16
-FLUX_JOB_URGENCY_MAX: Final = 31
-FLUX_JOB_URGENCY_EXPEDITE: Final = FLUX_JOB_URGENCY_MAX
 
 JobspecArg = Jobspec | str | bytes
 """A jobspec as :func:`submit` accepts it: a :class:`Jobspec` or its JSON text."""
@@ -94,7 +88,7 @@ def _jobspec_bytes(jobspec: object) -> bytes:
         return jobspec.encode("utf-8", errors="surrogateescape")
     if isinstance(jobspec, (bytes, bytearray)):
         return bytes(jobspec)
-    if jobspec is None:
+    if is_null(jobspec):
         raise OSError(errno.EINVAL, "jobspec must not be None/NULL")
     raise TypeError(
         f"jobspec must be a Jobspec or string (either binary or unicode), "
@@ -179,7 +173,7 @@ def submit_get_id(future: SubmitFuture | RPC) -> JobID:
         OSError: EINVAL if ``future`` is None; otherwise the instance's
             error when it rejected the job.
     """
-    if future is None:
+    if is_null(future):
         raise OSError(errno.EINVAL, "future must not be None/NULL")
     response = future.get()
     try:

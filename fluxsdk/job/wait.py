@@ -13,9 +13,9 @@ Two ways, as in flux:
 from __future__ import annotations
 
 import errno
-import functools
-from typing import Any, Final, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
+from fluxsdk.constants import FLUX_JOBID_ANY
 from fluxsdk.core import RPC, CompositeFuture, Flux
 from fluxsdk.eventlog import EventLogEvent
 from fluxsdk.job._jobid import JobID
@@ -46,9 +46,6 @@ __all__ = [
     "wait_async",
     "wait_get_status",
 ]
-
-#: The job ID meaning "any waitable job" for :func:`wait`.
-FLUX_JOBID_ANY: Final = 0xFFFFFFFFFFFFFFFF
 
 
 class WaitErrorString(str):
@@ -204,34 +201,25 @@ def _apply_event(res: dict[str, Any], event: EventLogEvent) -> None:
         _add_exception(res, event.context)
 
 
-class JobResultInfo(JobInfo):
-    """The :class:`~fluxsdk.job.info.JobInfo` of an ended job, as :func:`result` gives it.
+if TYPE_CHECKING:
 
-    Its eventlog is complete, so what flux types loosely is known here:
-    :attr:`returncode` is an ``int`` and :attr:`result_id` a
-    ``FLUX_JOB_RESULT_*`` value. Only these attributes are known: ``id``,
-    ``t_submit``, ``t_run`` and ``t_cleanup`` (``0.0`` for a job that never
-    ran), ``waitstatus`` (``""`` for a job that never ran), ``runtime``,
-    ``returncode``, ``result``, ``result_id``, ``exception`` and the
-    ``exception_*`` fields.
-    """
+    class JobResultInfo(JobInfo):
+        """The :class:`~fluxsdk.job.info.JobInfo` of an ended job, as type checkers see it.
 
-    result_id: int  #: The job result, a ``FLUX_JOB_RESULT_*`` value.
-
-    @functools.cached_property
-    def returncode(self) -> int:
-        """The job's return code.
-
-        The largest exit code of its tasks, or minus the signal number when
-        the job shell was killed by a signal. A job that ended without an
-        exit status (a fatal exception before its tasks ran) has -128 when
-        it was canceled, 1 otherwise; flux gives ``""`` for such a job whose
-        exception was a ``timeout``, the only case where an int is not known
-        from flux's rules.
+        Its eventlog is complete, so :attr:`returncode` is an ``int`` and
+        :attr:`result_id` a ``FLUX_JOB_RESULT_*`` value.
         """
-        # JobInfo's rule decides wherever it gives a number.
-        code = super().returncode
-        return code if isinstance(code, int) else 1
+
+        result_id: int
+
+        @property
+        def returncode(self) -> int:
+            """The job's return code (see :attr:`JobInfo.returncode`)."""
+
+else:
+    # At run time the object is flux's exact class (code that compares types, as
+    # flux-core's own tests do, sees a JobInfo); only type checkers see the narrower type.
+    JobResultInfo = JobInfo
 
 
 class JobResultFuture(CompositeFuture):
@@ -305,10 +293,13 @@ def result(flux_handle: Flux, jobid: JobIDLike, flags: int = 0) -> JobResultInfo
         flags: reserved, must be 0.
 
     Returns:
-        A :class:`JobResultInfo` (a :class:`~fluxsdk.job.info.JobInfo`) with
+        A :class:`~fluxsdk.job.info.JobInfo` (typed as ``JobResultInfo``) with
         ``id``, ``t_submit``, ``t_run``, ``t_cleanup``, ``runtime``,
-        ``waitstatus``, ``returncode`` (an ``int``), ``result``, ``result_id``
-        and ``exception``.
+        ``waitstatus``, ``returncode`` (an ``int``: the largest exit code, minus
+        the signal number, -128 for a job canceled before it ran, 1 for one that
+        failed before it ran), ``result``, ``result_id`` and ``exception``. As in
+        flux, a job ended before it ran by a ``timeout`` exception raised by hand
+        is the one case left with ``returncode == ""``.
 
     Raises:
         OSError: ENOENT (``FileNotFoundError``) for an unknown job.

@@ -47,6 +47,14 @@ class Connector(abc.ABC):
     def close(self) -> None:
         """Close the connection (idempotent); queued output is sent if it can be."""
 
+    def respond(self, request: Message, response: Message) -> None:
+        """Send ``response`` to ``request``, a request this connection received.
+
+        The default sends it as any message; a connector whose requests carry
+        routing of their own (libflux's) answers through them.
+        """
+        self.send(response)
+
     @property
     def rank(self) -> int:
         """The rank of the broker this connection reaches.

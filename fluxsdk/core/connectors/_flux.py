@@ -47,6 +47,7 @@ import math
 import os
 import select
 import time
+import weakref
 from typing import TYPE_CHECKING, Any, Final
 
 from fluxsdk._ffi import Libflux, LibfluxUnavailableError, load_libflux
@@ -108,6 +109,9 @@ class FluxCoreConnector(Connector):
         self._wake = -1
         self._error: ConnectionLostError | None = None
         self._signer: _Signer | None = None
+        # Requests received, kept (as libflux's messages) until answered or dropped:
+        # a response goes back along the request's route, which only libflux knows.
+        self._requests: dict[int, FluxMsg] = {}
         try:
             pollfd = self._lib.flux_pollfd(self._h)
             if pollfd < 0:
@@ -171,7 +175,12 @@ class FluxCoreConnector(Connector):
                 break
             try:
                 message = decode(msg)
-            finally:
+            except BaseException:
+                lib.flux_msg_destroy(msg)
+                raise
+            if message is not None and message.type == FLUX_MSGTYPE_REQUEST:
+                self._keep_request(message, msg)
+            else:
                 lib.flux_msg_destroy(msg)
             if message is not None:
                 messages.append(message)
@@ -183,8 +192,42 @@ class FluxCoreConnector(Connector):
             os.eventfd_write(self._wake, 1)  # be called again, to report the failure
         return messages
 
+    def respond(self, request: Message, response: Message) -> None:
+        """Answer ``request`` along its route (``flux_respond`` / ``flux_respond_error``)."""
+        msg = self._requests.get(id(request))
+        if msg is None:
+            raise OSError(errno.EINVAL, "this request was not received on this connection")
+        h = self._live()
+        lib, ffi = self._lib, self._ffi
+        if response.errnum:
+            text = response.payload
+            errstr = str(text).encode() if text else ffi.NULL
+            rc = lib.flux_respond_error(h, msg, response.errnum, errstr)
+        else:
+            payload = response.payload
+            rc = lib.flux_respond(
+                h, msg, ffi.NULL if payload is None else _json_encode(payload).encode()
+            )
+        if rc < 0:
+            raise self._lost(ffi.errno)
+        if response.errnum or not request.flags & FLUX_MSGFLAG_STREAMING:
+            self._drop_request(id(request))  # nothing more may be sent
+
+    def _keep_request(self, message: Message, msg: FluxMsg) -> None:
+        key = id(message)
+        self._requests[key] = msg
+        # Dropped with the message if it is never answered.
+        weakref.finalize(message, _drop_request, weakref.ref(self), key)
+
+    def _drop_request(self, key: int) -> None:
+        msg = self._requests.pop(key, None)
+        if msg is not None:
+            self._lib.flux_msg_destroy(msg)
+
     def close(self) -> None:
         """Close the connection (idempotent)."""
+        for key in list(self._requests):
+            self._drop_request(key)
         h, self._h = self._h, None
         if self._signer is not None:
             self._signer.close()
@@ -260,6 +303,12 @@ class FluxCoreConnector(Connector):
     def _lost(self, code: int) -> ConnectionLostError:
         why = os.strerror(code) if code else "the broker closed the connection"
         return ConnectionLostError(errno.ECONNRESET, f"lost connection to {self._uri}: {why}")
+
+
+def _drop_request(ref: weakref.ref[FluxCoreConnector], key: int) -> None:
+    connector = ref()
+    if connector is not None:
+        connector._drop_request(key)
 
 
 def _open(libflux: Libflux, uri: str) -> FluxHandle:
