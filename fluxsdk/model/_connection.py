@@ -298,7 +298,7 @@ class Connection:
         Records are classified a batch at a time, so a long listing never sits
         in memory at once.
         """
-        site.watcher.refresh(self.update_cache_time)  # fresh tombstones
+        site.watcher.catch_up(self.update_cache_time)  # current records and tombstones
         rpc = job_list(site.handle, max_entries=0, attrs=LIST_ATTRS)
         batch: list[JobRecord] = []
         for entry in stream_listing(rpc):
@@ -346,7 +346,7 @@ class Connection:
 
     def _find(self, site: Site, jobid: JobID, kind: Kind) -> JobRecord | None:
         """The record of ``jobid`` if it is a live model object of ``kind``."""
-        site.watcher.refresh(self.update_cache_time)
+        site.watcher.catch_up(self.update_cache_time)
         try:
             record = site.watcher.fetch(jobid)
         except PermissionError:

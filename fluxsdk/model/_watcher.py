@@ -184,6 +184,15 @@ class Watcher:
                     raise
         self.sync()
 
+    def catch_up(self, max_age: float) -> None:
+        """Before a lookup (a retrieval, a listing): with the stream, apply every event
+        posted until now (:meth:`barrier`: another connection may have seen an event
+        this one has not received yet); without, refresh if older than ``max_age``."""
+        if self.live:
+            self.barrier()
+        else:
+            self.refresh(max_age)
+
     def wait_event(self, timeout: float | None) -> int:
         """Block until journal events arrive, ``timeout`` seconds pass, or the stream
         ends; apply what arrived and return how many responses that was (0: none)."""
