@@ -506,7 +506,10 @@ class Job(LiveObject[JobSnapshot]):
             self._post_memo({_meta.TERMINATED: now}, "terminate")
         site = self._task_site()
         if site is not None:
-            for rpc in [site.cancel(r.id, "job terminated") for r in self._task_records(True)]:
+            # Pending tasks first: a task whose dependency is cancelled before it would
+            # fail (a dependency exception) rather than be cancelled.
+            records = sorted(self._task_records(True), key=lambda r: (r.rank, -int(r.id)))
+            for rpc in [site.cancel(r.id, "job terminated") for r in records]:
                 with contextlib.suppress(FileNotFoundError):  # it ended meanwhile
                     rpc.get()
         return now
