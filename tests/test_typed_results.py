@@ -164,5 +164,3 @@ def test_result_info_timeout_before_running() -> None:
 def test_result_info_is_flux_s_exact_class() -> None:
     """Code that compares types (flux-core's own tests do) sees a JobInfo at run time."""
     assert type(ended(*run(0))) is JobInfo
-
-

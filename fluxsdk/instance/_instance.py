@@ -33,6 +33,7 @@ from fluxsdk.instance._events import EventService
 from fluxsdk.instance._job import State
 from fluxsdk.instance._jobinfo import JobInfoService
 from fluxsdk.instance._jobmanager import JobManager
+from fluxsdk.instance._journal import JournalService
 from fluxsdk.instance._kvs import JobKVSService
 from fluxsdk.instance._sched import Resources
 from fluxsdk.instance._services import ServiceRouter
@@ -144,6 +145,7 @@ class Instance:
             broker.add_pre_send_hook(manager.schedule_pending)
             broker.add_pre_send_hook(store.commit)
             JobInfoService(broker, store, manager)
+            JournalService(broker, store, manager)
             JobKVSService(broker, store, manager)
             EventService(broker)
             ServiceRouter(broker)
