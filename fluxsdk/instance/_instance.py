@@ -141,8 +141,8 @@ class Instance:
                 queues=self.queues,
                 plugins=hooks,
             )
-            # Before each durability point: allocate what was queued this turn, then commit.
-            broker.add_pre_send_hook(manager.schedule_pending)
+            # Before each durability point: allocate what freed resources can start, then commit.
+            broker.add_pre_send_hook(manager.before_commit)
             broker.add_pre_send_hook(store.commit)
             JobInfoService(broker, store, manager)
             JournalService(broker, store, manager)

@@ -123,6 +123,8 @@ class JobManager:
         self._zombies: dict[int, Job] = {}
         self._waitable = 0
         self._schedule_pending = False
+        # A job was submitted since the last durability point (see before_commit).
+        self._submitted = False
         self._pending_dependencies: dict[int, list[tuple[str, int | float]]] = {}
         # Jobs whose shell died (exit-on-error): their output log takes no more events.
         self._shell_died: set[int] = set()
@@ -346,6 +348,7 @@ class JobManager:
         if urgency > 0 and not changed:
             self._remember_jobspec(jobid, jobspec)
         self._pending_dependencies[jobid] = [(d, t) for d, t, done in dependencies if not done]
+        self._submitted = True
         self.post(
             job, "submit", {"userid": userid, "urgency": urgency, "flags": flags, "version": 1}
         )
@@ -620,14 +623,25 @@ class JobManager:
     def _want_schedule(self) -> None:
         if not self._schedule_pending:
             self._schedule_pending = True
-            self.loop.call_soon(self.schedule_pending)
+            self.loop.call_soon(self._schedule_if_pending)
 
-    def schedule_pending(self) -> None:
-        """Allocate now if scheduling was asked for. The broker also runs this just
-        before its durability point, so jobs submitted in a loop turn get their
-        ``alloc`` into the same commit as their ``submit`` (one fsync, not two)."""
+    def _schedule_if_pending(self) -> None:
         if self._schedule_pending:
             self._schedule()
+
+    def before_commit(self) -> None:
+        """The broker runs this just before each durability point: allocate now what
+        freed resources can start, so a finished job's ``clean`` and its successor's
+        ``alloc`` share one commit (one fsync, not two).
+
+        Not when jobs were submitted since the last one: a job starts only after
+        its submitter has its ID (as in Flux, where ingest answers long before the
+        job runs), so a dependency on it can still be submitted in time. Their
+        allocation waits for the commit that answers them, as it always did.
+        """
+        submitted, self._submitted = self._submitted, False
+        if not submitted:
+            self._schedule_if_pending()
 
     def _schedule(self) -> None:
         self._schedule_pending = False
