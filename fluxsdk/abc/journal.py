@@ -17,11 +17,14 @@ import errno
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar, Generic, Self, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast
 
 from fluxsdk.core import RPC, Flux
 from fluxsdk.core._message import FLUX_RPC_NORESPONSE, FLUX_RPC_STREAMING
 from fluxsdk.eventlog import EventLogEvent
+
+if TYPE_CHECKING:
+    from typing_extensions import Self  # typing.Self is 3.11+; fluxsdk supports 3.10
 
 __all__ = ["JournalConsumerBase", "JournalEventBase"]
 
@@ -54,10 +57,10 @@ class JournalEventBase(EventLogEvent):
 
 
 EventCallback = Callable[..., object]
-E = TypeVar("E", bound=JournalEventBase)
+_E = TypeVar("_E", bound=JournalEventBase)
 
 
-class JournalConsumerBase(abc.ABC, Generic[E]):
+class JournalConsumerBase(abc.ABC, Generic[_E]):
     """Reads a journal service: its backlog in time order, then live events.
 
     :param flux_handle: the handle to the instance.
@@ -89,7 +92,7 @@ class JournalConsumerBase(abc.ABC, Generic[E]):
         self.full = full
         self.since = since
         self.include_sentinel = include_sentinel
-        self.backlog: deque[E | None] = deque()
+        self.backlog: deque[_E | None] = deque()
         self.rpc: RPC | None = None
         self.cb: EventCallback | None = None
         self.cb_args: tuple[Any, ...] = ()
@@ -104,7 +107,7 @@ class JournalConsumerBase(abc.ABC, Generic[E]):
         """Keyword arguments for :meth:`create_event`, from one response."""
 
     @abc.abstractmethod
-    def create_event(self, entry: Mapping[str, Any], **kwargs: Any) -> E:
+    def create_event(self, entry: Mapping[str, Any], **kwargs: Any) -> _E:
         """The event object for one entry of a response's ``events``."""
 
     def is_empty_response(self, resp: Mapping[str, Any]) -> bool:
@@ -132,7 +135,7 @@ class JournalConsumerBase(abc.ABC, Generic[E]):
             raise RuntimeError("stop() called before start()")
         self.handle.rpc(self.cancel_topic, {"matchtag": self.rpc.matchtag}, 0, FLUX_RPC_NORESPONSE)
 
-    def poll(self, timeout: float = -1.0) -> E | None:
+    def poll(self, timeout: float = -1.0) -> _E | None:
         """The next event, blocking up to ``timeout`` seconds (< 0: forever).
 
         The backlog is read whole first and handed out in time order. Returns
@@ -204,7 +207,7 @@ class JournalConsumerBase(abc.ABC, Generic[E]):
         )
         self.backlog = deque(events)
         if self.include_sentinel:
-            self.backlog.append(cast(E, self.SENTINEL_EVENT))
+            self.backlog.append(cast(_E, self.SENTINEL_EVENT))
 
     def _set_then(self) -> None:
         if self.rpc is not None and self.cb is not None and not self._then_set:
