@@ -18,7 +18,6 @@ import contextlib
 import os
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -45,6 +44,7 @@ __all__ = [
     "main",
     "parser",
     "percentile",
+    "reap",
     "reap_all",
     "rss_bytes",
     "spawn",
@@ -334,16 +334,24 @@ def submit_windowed(
 # -- the baseline: plain processes --------------------------------------------------
 
 
-def spawn(argv: Sequence[str]) -> subprocess.Popen[bytes]:
-    """Start ``argv`` directly from Python (the baselines' unit of work)."""
-    return subprocess.Popen(list(argv), stdin=subprocess.DEVNULL)
+def spawn(argv: Sequence[str]) -> int:
+    """Start ``argv`` directly with ``os.posix_spawn`` (stdin from /dev/null), the
+    baselines' unit of work: the raw cost of a process, with nothing of
+    ``subprocess`` around it. Returns the child's pid (reap it with :func:`reap`)."""
+    return os.posix_spawn(argv[0], list(argv), os.environ, file_actions=_DEVNULL_STDIN)
 
 
-def reap_all(procs: Sequence[subprocess.Popen[bytes]]) -> None:
-    """Kill and reap whatever is still running of ``procs`` (after an error or Ctrl-C)."""
-    for proc in procs:
-        if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                proc.kill()
-    for proc in procs:
-        proc.wait()
+_DEVNULL_STDIN = [(os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0)]
+
+
+def reap(pid: int) -> int:
+    """Wait for child ``pid`` (``os.waitpid``); return its wait status."""
+    return os.waitpid(pid, 0)[1]
+
+
+def reap_all(pids: Sequence[int]) -> None:
+    """Kill and reap whatever is left of ``pids`` (after an error or Ctrl-C)."""
+    for pid in pids:
+        with contextlib.suppress(ChildProcessError, ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)

@@ -1,14 +1,20 @@
-"""The object model end to end: a pool, a job of dependent tasks, tags, output, cleanup.
+"""The object model end to end: a pool, a job of dependent tasks, tags, output, cleanup,
+state callbacks and an async iterator of states.
 
-Run it inside an instance (the instance stops when the script ends):
+Run it inside an instance (the instance stops when the script ends), an embedded
+one or a real Flux:
 
     fluxsdk start python examples/model.py
+    flux start python examples/model.py
 
-Everything it creates is deleted before it ends, so it can run in any instance.
+Objects are live: the instance's job journal pushes every state change to them,
+so ``prep.state`` reads ``Success`` once a task depending on it ran, with no
+``update()``. Everything it creates is deleted before it ends.
 """
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from datetime import timedelta
 
@@ -26,6 +32,11 @@ from fluxsdk.model import (
 def show(task: Task, state: TaskState) -> None:
     """A progress callback for Task.wait()."""
     print(f"  {task.name}: {state}")
+
+
+async def follow(task: Task) -> list[str]:
+    """Every state a task takes, from an asyncio program (no thread of ours)."""
+    return [str(state) async for state in task.states()]
 
 
 def build(conn: Connection, pool: Pool) -> tuple[Job, list[Task]]:
@@ -53,6 +64,11 @@ def build(conn: Connection, pool: Pool) -> tuple[Job, list[Task]]:
 
 def main() -> int:
     with Connection() as conn:
+        ended: list[str] = []
+        # Called whenever an object of this connection changes state.
+        conn.on_state_change(
+            lambda obj, state: ended.append(obj.name) if state == "Success" else None
+        )
         pool = conn.create_pool("farm", instancecount=2)
         pool.tags = ["example"]
         pool.submit()
@@ -72,6 +88,8 @@ def main() -> int:
             print(f"finished={finished} exit_code={assemble.exit_code} errors={assemble.errors}")
             greedy.wait(timeout=60)
             print(f"{greedy.name}: {greedy.state}: {'; '.join(map(str, greedy.errors))}")
+            # Live: the renders read Success without update(), as assemble ran after them.
+            print(f"renders: {[str(t.state) for t in tasks[:-1]]}; callback saw {sorted(ended)}")
             for task in tasks[:-1]:
                 print(f"{task.name} [{task.labels['part']}]: {task.stdout().strip()}")
             print(f"{assemble.name}: {assemble.fresh_stdout().strip()}")
@@ -82,6 +100,10 @@ def main() -> int:
             assert job.uuid is not None
             found = conn.retrieve_job(job.uuid)  # as another process would
             print(f"job {found.name} is {found.state} with {len(found.tasks)} tasks")
+
+            encore = conn.create_task("encore", ["sleep", "0.5"], job=job)
+            encore.submit()
+            print(f"encore went through {asyncio.run(follow(encore))}")
 
             job.terminate()
             job.update(flushcache=True)

@@ -624,7 +624,9 @@ def test_batch_script_runs_in_a_nested_instance(flux_handle: Flux) -> None:
 
 
 def test_long_lived_nested_instance_takes_jobs_until_cancelled(flux_handle: Flux) -> None:
-    js = JobspecV1.from_nest_command([], num_slots=1, environment=dict(os.environ))
+    # An initial program that waits (a broker without one fails, as in flux: see
+    # tests/test_nested_broker.py).
+    js = JobspecV1.from_nest_command(["sleep", "inf"], num_slots=1, environment=dict(os.environ))
     parent = submit(flux_handle, js)
     memo = wait_for_event(flux_handle, parent, "memo")
     deadline = time.monotonic() + 30

@@ -23,7 +23,10 @@ class Stateful(Protocol[T]):
     def state(self) -> T: ...
 
     @property
-    def uuid(self) -> JobID | None: ...
+    def uuid(self) -> str | None: ...
+
+    @property
+    def jobid(self) -> JobID | None: ...
 
     def update(self, flushcache: bool = False) -> None: ...
 
@@ -41,9 +44,9 @@ def fresh_state(obj: Stateful[T]) -> T:
 
 
 def uid(obj: Stateful[Any]) -> JobID:
-    """The uuid of a submitted object."""
-    assert obj.uuid is not None, "the object is not submitted"
-    return obj.uuid
+    """The flux job ID of a submitted object."""
+    assert obj.jobid is not None, "the object is not submitted"
+    return obj.jobid
 
 
 def until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:

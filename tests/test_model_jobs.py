@@ -271,7 +271,7 @@ def test_records_cancelled_outside_the_model(conn: Connection, uri: str) -> None
     assert fresh_state(job) is JobState.Completed
     with Connection(uri) as other:
         assert other.retrieve_job(uid(job)).state is JobState.Completed
-        assert uid(job) in {j.uuid for j in other.jobs()}
+        assert uid(job) in {j.jobid for j in other.jobs()}
         with pytest.raises(MissingTaskException):
             other.retrieve_task(uid(gone))
     job.delete()

@@ -77,9 +77,29 @@ def test_a_pool_runs_tasks_in_its_nested_instance(conn: Connection) -> None:
         conn.create_task("too-late", ["true"], pool=pool).submit()
     pool.delete()
     assert state_of(pool) is PoolState.Deleted
+    # delete() returned once the pool was gone: its flux job ended.
+    info = flux_job.get_job(conn.handle, uid(pool))
+    assert info is None or info["state"] == "INACTIVE"
     with pytest.raises(MissingPoolException):
         conn.retrieve_pool(uid(pool))
     assert pool.uuid not in {p.uuid for p in conn.pools()}
+
+
+def test_deleting_a_running_pool_returns_once_it_is_gone(conn: Connection) -> None:
+    pool = conn.create_pool("deleted-running", instancecount=1)
+    seen: list[str] = []
+    pool.on_state_change(lambda obj, state: seen.append(str(state)))
+    pool.submit()
+    assert pool.wait_ready(timeout=30)
+    assert seen[-1] == "FullyExecuting"  # the uri memo came through the journal
+    inner = pool.uri
+    assert inner is not None
+    pool.delete()
+    info = flux_job.get_job(conn.handle, uid(pool))
+    assert info is None or info["state"] == "INACTIVE"
+    with pytest.raises(OSError):
+        Flux(inner)  # the nested instance is gone
+    assert seen[-1] == "Deleted"
 
 
 def test_closing_a_pool_ends_what_runs_in_it(conn: Connection) -> None:

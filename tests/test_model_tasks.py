@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections.abc
+import itertools
 import time
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -17,11 +18,15 @@ from fluxsdk.job import JobID, JobspecV1
 from fluxsdk.model import (
     BulkSubmitError,
     Connection,
+    MissingJobException,
+    MissingPoolException,
     MissingTaskException,
     Task,
     TaskState,
     UnauthorizedException,
+    _watcher,
 )
+from fluxsdk.model._states import RankedState
 from fluxsdk.testing import instance_running
 from tests.test_model_helpers import RPCCounter, fresh_state, state_of, uid, until
 
@@ -196,14 +201,14 @@ def test_dependencies_between_tasks(conn: Connection, tmp_path: Path) -> None:
     after_broken = conn.create_task("after-broken", ["echo", "never"], job=job)
     after_broken.dependencies = [broken]
     conn.submit_tasks([make, use, broken, after_broken])
-    assert use.dependencies == [make.uuid]
+    assert use.dependencies == [make.jobid]
     assert use.wait(30) and state_of(use) is TaskState.Success
     assert use.stdout() == "made\n"
     assert after_broken.wait(30) and state_of(after_broken) is TaskState.Failure
     assert after_broken.errors[0].code == "dependency"
     assert after_broken.stdout() == ""  # it never ran
     # A task retrieved elsewhere shows its dependencies by uuid.
-    assert conn.retrieve_task(uid(use)).dependencies == [make.uuid]
+    assert conn.retrieve_task(uid(use)).dependencies == [make.jobid]
     job.terminate()
 
 
@@ -293,22 +298,86 @@ def test_tags_edits_stay_local_until_commit(conn: Connection, tmp_path: Path) ->
         task.commit()
 
 
+@pytest.fixture
+def polled(uri: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Connection]:
+    """A connection to an instance that streams no journal (its topic is unknown:
+    ENOSYS), as where none can be had: objects are polled."""
+    monkeypatch.setattr(_watcher, "JOURNAL_TOPIC", "job-manager.no-such-journal")
+    with Connection(uri) as conn:
+        assert not conn.live
+        yield conn
+
+
+def test_the_scenario_of_the_issue_prep_is_live_without_update(conn: Connection) -> None:
+    """final depends on prep: once final.wait() returns, prep reads Success, no update()."""
+    job = conn.create_job("scenario", use_dependencies=True)
+    job.submit()
+    prep = conn.create_task("prep", ["true"], job=job)
+    final = conn.create_task("final", ["true"], job=job)
+    final.dependencies = [prep]
+    conn.submit_tasks([prep, final])
+    assert conn.live
+    assert final.wait(30)
+    assert final.state == "Success"
+    assert prep.state == "Success"
+    job.terminate()
+    job.delete(forceAbort=True)
+
+
+def test_live_reads_send_no_request(conn: Connection, monkeypatch: pytest.MonkeyPatch) -> None:
+    tasks = [conn.create_task(f"quiet{i}", ["true"]) for i in range(50)]
+    conn.submit_tasks(tasks)
+    counter = RPCCounter(monkeypatch)
+    until(lambda: all(state_of(t).is_final for t in tasks), 60)
+    assert {t.state for t in tasks} == {TaskState.Success}
+    assert all(t.exit_code == 0 and t.errors == [] for t in tasks)
+    assert counter.topics == []
+
+
+def test_state_callbacks_per_object_and_per_connection(conn: Connection) -> None:
+    task = conn.create_task("called", ["sh", "-c", "exit 2"])
+    mine: list[RankedState] = []
+    every: list[tuple[str, str]] = []
+    task.on_state_change(lambda obj, state: mine.append(state))
+    conn.on_state_change(lambda obj, state: every.append((obj.name, str(state))))
+    task.submit()
+    until(lambda: conn.process_events(timeout=1.0) >= 0 and bool(mine) and mine[-1].is_final, 30)
+    assert mine[-1] is TaskState.Failure
+    assert mine == sorted(mine, key=lambda state: state.rank)  # never backwards
+    assert ("called", "Failure") in every
+
+
+def test_async_iterator_of_states(conn: Connection) -> None:
+    import asyncio
+
+    task = conn.create_task("iterated", ["true"])
+    task.submit()
+
+    async def collect() -> list[TaskState]:
+        return [state async for state in task.states()]
+
+    states = asyncio.run(asyncio.wait_for(collect(), 30))
+    assert states[-1] is TaskState.Success
+    assert all(a.rank < b.rank for a, b in itertools.pairwise(states))
+
+
 def test_auto_update_off_keeps_the_old_value_until_update(conn: Connection) -> None:
     task = conn.create_task("stale", ["true"])
     task.submit()
     task.auto_update = False
-    task.update_cache_time = 0
+    frozen = state_of(task)
     flux_job.result(conn.handle, uid(task))  # it ended meanwhile
-    assert state_of(task) is TaskState.Submitted  # cached at submission
-    task.update()
+    conn.process_events()
+    assert state_of(task) is frozen and not frozen.is_final
+    task.update(flushcache=True)
     assert state_of(task) is TaskState.Success
 
 
-def test_auto_update_serves_the_cache_for_update_cache_time(conn: Connection) -> None:
-    task = conn.create_task("cached", ["true"])
+def test_without_a_stream_the_cache_is_served_for_update_cache_time(polled: Connection) -> None:
+    task = polled.create_task("cached", ["true"])
     task.update_cache_time = 3600
     task.submit()
-    flux_job.result(conn.handle, uid(task))
+    flux_job.result(polled.handle, uid(task))
     assert task.auto_update and state_of(task) is TaskState.Submitted
     task.update()  # not stale yet: nothing to do
     assert state_of(task) is TaskState.Submitted
@@ -317,6 +386,9 @@ def test_auto_update_serves_the_cache_for_update_cache_time(conn: Connection) ->
     task.update_cache_time = 0
     with pytest.raises(ValueError, match=">= 0"):
         task.update_cache_time = -1
+    waiter = polled.create_task("waited", ["true"])
+    waiter.submit()
+    assert waiter.wait(30) and waiter.state is TaskState.Success
 
 
 def test_states_never_move_backwards(conn: Connection) -> None:
@@ -332,13 +404,13 @@ def test_states_never_move_backwards(conn: Connection) -> None:
     assert record is not None and record.final
 
 
-def test_one_refresh_serves_every_live_task(
-    conn: Connection, monkeypatch: pytest.MonkeyPatch
+def test_without_a_stream_one_refresh_serves_every_task(
+    polled: Connection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    tasks = [conn.create_task(f"many{i}", ["true"]) for i in range(300)]
+    tasks = [polled.create_task(f"many{i}", ["true"]) for i in range(300)]
     for task in tasks:
         task.update_cache_time = 0.2
-    conn.submit_tasks(tasks)
+    polled.submit_tasks(tasks)
     until(lambda: all(state_of(t).is_final for t in tasks), 60)  # (warms the site up)
     time.sleep(0.3)
     counter = RPCCounter(monkeypatch)
@@ -346,7 +418,7 @@ def test_one_refresh_serves_every_live_task(
     assert set(states) == {TaskState.Success}
     assert counter.topics == ["job-list.list"]  # one listing of the active jobs
     # A task still running: each refresh is still two listings for all of them.
-    sleeper = conn.create_task("sleeper", ["sleep", "30"])
+    sleeper = polled.create_task("sleeper", ["sleep", "30"])
     sleeper.update_cache_time = 0.2
     sleeper.submit()
     time.sleep(0.3)
@@ -387,8 +459,8 @@ def test_retrieve_a_task_and_the_missing_ones(conn: Connection) -> None:
     task = conn.create_task("findme", ["true"])
     task.tags = ["found"]
     task.submit()
-    assert task.uuid is not None
-    for key in (task.uuid, str(task.uuid), int(task.uuid), task.uuid.words):
+    assert isinstance(task.uuid, str) and task.uuid == uid(task).f58  # Qarnot: a str
+    for key in (task.uuid, uid(task), int(uid(task)), uid(task).words, uid(task).dothex):
         found = conn.retrieve_task(key)
         assert (found.uuid, found.name, found.tags) == (task.uuid, "findme", ["found"])
     plain = flux_job.submit(conn.handle, JobspecV1.from_command(["true"]))
@@ -400,7 +472,23 @@ def test_retrieve_a_task_and_the_missing_ones(conn: Connection) -> None:
         conn.retrieve_task(uid(job))
     with pytest.raises(MissingTaskException):
         conn.retrieve_task(JobID("ƒ2222222222"))
+    for malformed in ("", "not-a-uuid", "ƒ0OIl", "-1", "1.5", "9" * 40):
+        with pytest.raises(MissingTaskException, match="not a uuid"):
+            conn.retrieve_task(malformed)
+        with pytest.raises(MissingJobException):
+            conn.retrieve_job(malformed)
+        with pytest.raises(MissingPoolException):
+            conn.retrieve_pool(malformed)
     job.delete()
+
+
+def test_qarnot_exception_names_come_from_one_module() -> None:
+    from fluxsdk import exceptions, model
+
+    for name in ("MissingTaskException", "MissingJobException", "MissingPoolException",
+                 "UnauthorizedException", "MaxJobException"):  # fmt: skip
+        assert getattr(exceptions, name) is getattr(model, name)
+    assert issubclass(exceptions.MissingTaskException, exceptions.QarnotException)
 
 
 def test_json_round_trip(conn: Connection) -> None:

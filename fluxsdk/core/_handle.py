@@ -505,6 +505,18 @@ class Flux:
                 if revents & _POLL_READ:
                     self._read()
 
+    def _pump(self) -> None:
+        """Take in every message that has already arrived, without blocking.
+
+        Responses are stored in their futures (no continuation runs), as in a
+        blocking wait; a stream's consumer then reads them without waiting.
+        """
+        self._check_thread()
+        if self._writing:
+            self._flush()
+        while self._lost is None and self._read():
+            pass
+
     # -- I/O ----------------------------------------------------------------
 
     def _on_io(self, mask: int) -> None:
@@ -513,14 +525,15 @@ class Flux:
         if mask & EVENT_READ:
             self._read()
 
-    def _read(self) -> None:
+    def _read(self) -> int:
+        """Read what the connection has (never blocks); returns how many messages."""
         if self._lost is not None:
-            return
+            return 0
         try:
             messages = self._conn.recv()
         except ConnectionLostError as exc:
             self._lose(exc)
-            return
+            return 0
         rpcs = self._rpcs
         for message in messages:
             if message.type == FLUX_MSGTYPE_RESPONSE:
@@ -532,6 +545,7 @@ class Flux:
                 self._reactor.call_soon(functools.partial(self._deliver_message, message))
                 if self._loop_hook is not None:
                     self._loop_hook.wake()
+        return len(messages)
 
     def _flush(self) -> None:
         if self._lost is not None:

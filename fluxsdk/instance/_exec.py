@@ -16,8 +16,10 @@ import functools
 import logging
 import os
 import resource
+import select
 import shutil
 import signal
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -43,6 +45,51 @@ _RLIMITS = {
     for name in dir(resource)
     if name.startswith("RLIMIT_")
 }
+
+
+class _TaskFds:
+    """The task pipes and pidfds of one event loop, watched by one epoll of their own.
+
+    The loop watches only that epoll's descriptor; adding and removing a task's
+    descriptors is then one system call each, without asyncio's per-descriptor
+    bookkeeping (three of each per task).
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._epoll = select.epoll()
+        self._callbacks: dict[int, Callable[[], None]] = {}
+        loop.add_reader(self._epoll.fileno(), self._ready)
+
+    def add(self, fd: int, callback: Callable[[], None]) -> None:
+        self._epoll.register(fd, select.EPOLLIN)
+        self._callbacks[fd] = callback
+
+    def remove(self, fd: int) -> None:
+        """Stop watching ``fd`` (before it is closed)."""
+        if self._callbacks.pop(fd, None) is not None:
+            self._epoll.unregister(fd)
+
+    def _ready(self) -> None:
+        for fd, _ in self._epoll.poll(0):
+            callback = self._callbacks.get(fd)
+            if callback is None:
+                continue
+            try:
+                callback()
+            except Exception:
+                log.exception("task descriptor callback failed")
+
+
+_task_fds: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _TaskFds] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _fds_of(loop: asyncio.AbstractEventLoop) -> _TaskFds:
+    fds = _task_fds.get(loop)
+    if fds is None:
+        fds = _task_fds[loop] = _TaskFds(loop)
+    return fds
 
 
 def _rlimit_values(limits: Mapping[str, int]) -> dict[int, int]:
@@ -157,6 +204,7 @@ class JobExec:
         task_fds: Callable[[TaskPlan], Mapping[int, int]] | None = None,
     ) -> None:
         self._loop = loop
+        self._fds = _fds_of(loop)
         self._hostname = hostname
         self._on_spawn = on_spawn
         self._argv = list(argv)
@@ -314,8 +362,8 @@ class JobExec:
             os.close(write_end)
             os.set_blocking(read_end, False)
             task.partial[stream] = bytearray()
-            self._loop.add_reader(read_end, self._read, task, stream, read_end)
-        self._loop.add_reader(pidfd, self._reap, task)
+            self._fds.add(read_end, functools.partial(self._read, task, stream, read_end))
+        self._fds.add(pidfd, functools.partial(self._reap, task))
         return task
 
     def _read(self, task: _Task, stream: str, fd: int) -> None:
@@ -345,7 +393,7 @@ class JobExec:
                 start = len(partial)
             del partial[:start]
             return
-        self._loop.remove_reader(fd)
+        self._fds.remove(fd)
         os.close(fd)
         if partial:
             emit(rank, stream, bytes(partial))
@@ -362,7 +410,7 @@ class JobExec:
             pid, status = task.pid, 0
         if pid == 0:
             return
-        self._loop.remove_reader(task.pidfd)
+        self._fds.remove(task.pidfd)
         os.close(task.pidfd)
         task.status = status
         if self._on_task_exit is not None:

@@ -33,6 +33,7 @@ from fluxsdk.instance._events import EventService
 from fluxsdk.instance._job import State
 from fluxsdk.instance._jobinfo import JobInfoService
 from fluxsdk.instance._jobmanager import JobManager
+from fluxsdk.instance._journal import JournalService
 from fluxsdk.instance._kvs import JobKVSService
 from fluxsdk.instance._sched import Resources
 from fluxsdk.instance._services import ServiceRouter
@@ -128,7 +129,6 @@ class Instance:
                 store.meta_set("epoch", epoch)
             fluid = FluidGenerator(0, epoch=epoch, after=store.last_jobid())
             broker = Broker(loop, self.socket_path, os.getuid())
-            broker.add_pre_send_hook(store.commit)
             store.on_write = broker.request_flush
             resources = Resources(self.size, self.cores, self.gpus)
             manager = JobManager(
@@ -141,7 +141,11 @@ class Instance:
                 queues=self.queues,
                 plugins=hooks,
             )
+            # Before each durability point: allocate what freed resources can start, then commit.
+            broker.add_pre_send_hook(manager.before_commit)
+            broker.add_pre_send_hook(store.commit)
             JobInfoService(broker, store, manager)
+            JournalService(broker, store, manager)
             JobKVSService(broker, store, manager)
             EventService(broker)
             ServiceRouter(broker)

@@ -33,7 +33,7 @@ from fluxsdk.eventlog import encode_entry
 from fluxsdk.hooks import Submission
 from fluxsdk.hooks._ingest import IngestRejected
 from fluxsdk.hooks._instance import InstanceHooks, jobspec_document
-from fluxsdk.idset import IDSET_FLAG_BRACKETS, IDSET_FLAG_RANGE, IDset
+from fluxsdk.idset import IDSET_FLAG_BRACKETS, IDSET_FLAG_RANGE
 from fluxsdk.instance._broker import Broker, Request, RequestError
 from fluxsdk.instance._exec import JobExec, SpawnError, TaskPlan, shell_status
 from fluxsdk.instance._execlog import ShellRecord
@@ -46,7 +46,13 @@ from fluxsdk.instance._job import (
 )
 from fluxsdk.instance._pmi import PMI_FD, PmiServer
 from fluxsdk.instance._queues import Queues
-from fluxsdk.instance._sched import Allocation, Resources, Scheduler, Unsatisfiable
+from fluxsdk.instance._sched import (
+    Allocation,
+    Resources,
+    Scheduler,
+    Unsatisfiable,
+    idset_text,
+)
 from fluxsdk.instance._shell import Launch, ShellError, prepare_launch
 from fluxsdk.instance._singleton import DESCRIPTION as SINGLETON
 from fluxsdk.instance._singleton import Singletons, explicit_name
@@ -123,6 +129,8 @@ class JobManager:
         self._zombies: dict[int, Job] = {}
         self._waitable = 0
         self._schedule_pending = False
+        # A job was submitted since the last durability point (see before_commit).
+        self._submitted = False
         self._pending_dependencies: dict[int, list[tuple[str, int | float]]] = {}
         # The singleton dependency: active jobs per (user, explicit name), and the
         # explicit names of active jobs.
@@ -137,6 +145,9 @@ class JobManager:
         # submission needs no re-read and re-parse; bounded, the store has them all.
         self._recent_jobspecs: dict[int, dict[str, Any]] = {}
         self._validated: dict[bytes, dict[str, Any]] = {}
+        # Stored (redacted) text of recently validated jobspecs, by the identity of
+        # the shared document (kept here, so the identity is not reused).
+        self._redacted_texts: dict[int, tuple[dict[str, Any], str]] = {}
         self._launches: dict[int, Launch] = {}
         self._pmis: dict[int, PmiServer] = {}  # the PMI-1 server of each running job
         # The exec eventlog and shell log of each job between start and finish.
@@ -343,7 +354,7 @@ class JobManager:
         jobid = self.fluid.next()
         # Like flux's KVS copy, the stored jobspec leaves out the environment
         # (it stays in J, which exec reads).
-        self.store.job_add(jobid, userid, signed, _redacted(jobspec))
+        self.store.job_add(jobid, userid, signed, self._redacted(jobspec))
         job = self._new_job(jobid, userid, urgency, flags, jobspec, job_request, time.time())
         job.queue = queue
         job.waitable = bool(flags & FLUX_JOB_WAITABLE)
@@ -354,6 +365,7 @@ class JobManager:
         if urgency > 0 and not changed:
             self._remember_jobspec(jobid, jobspec)
         self._pending_dependencies[jobid] = [(d, t) for d, t, done in dependencies if not done]
+        self._submitted = True
         self.post(
             job, "submit", {"userid": userid, "urgency": urgency, "flags": flags, "version": 1}
         )
@@ -426,6 +438,17 @@ class JobManager:
             del self._validated[next(iter(self._validated))]
         self._validated[payload] = doc
         return doc
+
+    def _redacted(self, jobspec: dict[str, Any]) -> str:
+        """:func:`_redacted`, once per shared validated document."""
+        known = self._redacted_texts.get(id(jobspec))
+        if known is not None and known[0] is jobspec:
+            return known[1]
+        text = _redacted(jobspec)
+        if len(self._redacted_texts) >= VALIDATED_JOBSPECS:
+            del self._redacted_texts[next(iter(self._redacted_texts))]
+        self._redacted_texts[id(jobspec)] = (jobspec, text)
+        return text
 
     @staticmethod
     def _decode_and_check(payload: bytes) -> dict[str, Any]:
@@ -606,7 +629,9 @@ class JobManager:
     def _plugin_jobspec(self, job: Job) -> dict[str, Any]:
         """The job's jobspec as plugins see it: without its environment."""
         recent = self._recent_jobspecs.get(job.id)
-        text = _redacted(recent) if recent is not None else self.store.job_get(job.id, "jobspec")
+        text = (
+            self._redacted(recent) if recent is not None else self.store.job_get(job.id, "jobspec")
+        )
         return jobspec_document(text)
 
     def _plugin_event(self, job: Job, name: str, context: dict[str, Any] | None) -> None:
@@ -643,7 +668,25 @@ class JobManager:
     def _want_schedule(self) -> None:
         if not self._schedule_pending:
             self._schedule_pending = True
-            self.loop.call_soon(self._schedule)
+            self.loop.call_soon(self._schedule_if_pending)
+
+    def _schedule_if_pending(self) -> None:
+        if self._schedule_pending:
+            self._schedule()
+
+    def before_commit(self) -> None:
+        """The broker runs this just before each durability point: allocate now what
+        freed resources can start, so a finished job's ``clean`` and its successor's
+        ``alloc`` share one commit (one fsync, not two).
+
+        Not when jobs were submitted since the last one: a job starts only after
+        its submitter has its ID (as in Flux, where ingest answers long before the
+        job runs), so a dependency on it can still be submitted in time. Their
+        allocation waits for the commit that answers them, as it always did.
+        """
+        submitted, self._submitted = self._submitted, False
+        if not submitted:
+            self._schedule_if_pending()
 
     def _schedule(self) -> None:
         self._schedule_pending = False
@@ -652,7 +695,7 @@ class JobManager:
             now = time.time()
             job.expiration = now + job.duration if job.duration > 0 else 0.0
             self._allocations[jobid] = allocation
-            job.ranks = str(IDset(allocation.ranks))
+            job.ranks = idset_text(tuple(allocation.ranks))
             job.nodelist = ",".join(
                 sorted({self.resources.nodes[r].hostname for r in allocation.ranks})
             )
@@ -1419,15 +1462,14 @@ def _redacted(jobspec: dict[str, Any]) -> str:
 
 def _resource_summary(allocation: Allocation) -> str:
     """sched-simple's summary of an allocation, e.g. ``rank0/core[0-1]``."""
+    brackets = IDSET_FLAG_BRACKETS | IDSET_FLAG_RANGE
     groups: dict[str, list[int]] = {}
     for rank in allocation.ranks:
-        cores = IDset(allocation.cores[rank]).encode(IDSET_FLAG_BRACKETS | IDSET_FLAG_RANGE)
-        text = f"core{cores}"
+        text = f"core{idset_text(allocation.cores[rank], brackets)}"
         gpus = allocation.gpus.get(rank, ())
         if gpus:
-            text += f",gpu{IDset(gpus).encode(IDSET_FLAG_BRACKETS | IDSET_FLAG_RANGE)}"
+            text += f",gpu{idset_text(gpus, brackets)}"
         groups.setdefault(text, []).append(rank)
     return " ".join(
-        f"rank{IDset(ranks).encode(IDSET_FLAG_BRACKETS | IDSET_FLAG_RANGE)}/{text}"
-        for text, ranks in groups.items()
+        f"rank{idset_text(tuple(ranks), brackets)}/{text}" for text, ranks in groups.items()
     )

@@ -9,6 +9,7 @@ its place, and up to ``BACKFILL_DEPTH`` jobs behind it may start if they fit.
 from __future__ import annotations
 
 import bisect
+import functools
 import os
 import socket
 from collections.abc import Iterable, Sequence
@@ -19,9 +20,19 @@ import attrs
 from fluxsdk.idset import IDset
 from fluxsdk.instance._job import ResourceRequest
 
-__all__ = ["Allocation", "Node", "Resources", "Scheduler", "Unsatisfiable"]
+__all__ = ["Allocation", "Node", "Resources", "Scheduler", "Unsatisfiable", "idset_text"]
 
 BACKFILL_DEPTH = 32
+
+
+@functools.lru_cache(maxsize=4096)
+def idset_text(ids: tuple[int, ...], flags: int | None = None) -> str:
+    """The RFC 22 form of a set of IDs (``flags`` as for ``IDset.encode``).
+
+    Allocations repeat the same few core and rank sets, job after job: each
+    is encoded once.
+    """
+    return IDset(ids).encode(flags)
 
 
 class Unsatisfiable(Exception):
@@ -105,9 +116,9 @@ class Resources:
                 cores, gpus = allocation.cores[node.rank], allocation.gpus.get(node.rank, ())
             else:
                 continue
-            children = {"core": str(IDset(cores))}
+            children = {"core": idset_text(tuple(cores))}
             if gpus:
-                children["gpu"] = str(IDset(gpus))
+                children["gpu"] = idset_text(tuple(gpus))
             entries.append({"rank": str(node.rank), "children": children})
         ranks = [int(e["rank"]) for e in entries]
         return {

@@ -83,7 +83,9 @@ def prepare_launch(
     buffer = _mapping(streams["stdout"].get("buffer"), "shell option output.stdout.buffer")
     cwd = _path(system.get("cwd"), "cwd")
     rlimits = dict(_mapping(options.get("rlimit"), "shell option rlimit"))
-    tmpdir = tempfile.mkdtemp(prefix=f"fluxsdk-{JobID(job.id).f58plain}-", dir=job_tmp_base())
+    jobid = JobID(job.id)
+    f58 = jobid.f58
+    tmpdir = tempfile.mkdtemp(prefix=f"fluxsdk-{jobid.f58plain}-", dir=job_tmp_base())
     try:
         _stage_files(tmpdir, _mapping(system.get("files"), "files"))
         plans = _plan_tasks(job, allocation, resources, options.get("per-resource"))
@@ -92,8 +94,8 @@ def prepare_launch(
         plans = _bind(plans, allocation, resources, options.get("cpu-affinity", "on"))
         values = {
             "tmpdir": tmpdir,
-            "id": JobID(job.id).f58,
-            "jobid": JobID(job.id).f58,
+            "id": f58,
+            "jobid": f58,
             "name": job.name,
             "size": str(len(plans)),
             "nnodes": str(len(allocation.ranks)),
@@ -236,6 +238,17 @@ def _plan_tasks(
     return plans
 
 
+# What ``flux broker`` does without a command: its initial program is an interactive
+# shell, which needs a terminal; a job's stdin is none, so the broker fails (exit 1).
+_INTERACTIVE_SHELL = (
+    "import os, sys\n"
+    "if not os.isatty(0):\n"
+    '    sys.exit("broker.crit[0]: stdin is not a tty - can\'t run interactive shell")\n'
+    "shell = os.environ.get('SHELL', '/bin/bash')\n"
+    "os.execvp(shell, [shell])\n"
+)
+
+
 def _bind(
     plans: list[TaskPlan], allocation: Allocation, resources: Resources, mode: Any
 ) -> list[TaskPlan]:
@@ -266,18 +279,24 @@ def _bind(
 
 def _nested_instance(
     broker_args: list[str], plans: list[TaskPlan], allocation: Allocation, tmpdir: str
-) -> tuple[list[str], list[TaskPlan], str]:
+) -> tuple[list[str], list[TaskPlan], str | None]:
     """Replace ``flux broker [OPTIONS] [CMD...]`` with a nested fluxsdk instance.
 
     One instance serves the whole allocation (its nodes become the nested
     instance's nodes), so a single task runs it, on the first node, with every
     CPU the job was given there. Broker options are Flux's and do not apply.
+    Without a command, as in Flux, the initial program would be an interactive
+    shell: with no terminal the job fails at once (exit code 1).
     """
     command = list(broker_args)
     while command and command[0].startswith("-"):
         if command.pop(0) == "--":
             break
     first = allocation.ranks[0]
+    if not command:
+        cpus = tuple(sorted({c for plan in plans if plan.node_rank == first for c in plan.cpus}))
+        plan = TaskPlan(0, first, 0, cpus, allocation.gpus.get(first, ()))
+        return [sys.executable, "-c", _INTERACTIVE_SHELL], [plan], None
     cores = len(allocation.cores[first])
     gpus = len(allocation.gpus.get(first, ()))
     statedir = os.path.join(tmpdir, "instance")

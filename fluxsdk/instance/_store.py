@@ -57,6 +57,9 @@ CREATE TABLE IF NOT EXISTS eventlogs (
 """
 
 _SIGN_BIT = 1 << 63
+# The eventlogs a job may get (main, output, the shell's exec eventlog): a new
+# job's are known to be empty, so appending to them never asks the database.
+_JOB_EVENTLOGS = ("eventlog", "guest.output", "guest.exec.eventlog")
 
 Watcher = Callable[[str], None]
 
@@ -217,8 +220,8 @@ class Store:
         self._new_jobs.append((_sql_id(jobid), userid, signed, jobspec))
         self.on_write()
         # A new job's eventlogs are empty: no need to ask the database later.
-        self._seq[(jobid, "eventlog")] = 0
-        self._seq[(jobid, "guest.output")] = 0
+        for path in _JOB_EVENTLOGS:
+            self._seq[(jobid, path)] = 0
 
     def job_set_R(self, jobid: int, R: str | None) -> None:
         self._new_R.append((R, _sql_id(jobid)))
@@ -321,7 +324,7 @@ class Store:
 
     def forget(self, jobid: int) -> None:
         """Drop the in-memory sequence cache of a finished job (the rows stay)."""
-        for path in ("eventlog", "guest.output"):
+        for path in _JOB_EVENTLOGS:
             self._seq.pop((jobid, path), None)
 
     # -- watchers ------------------------------------------------------------------

@@ -26,6 +26,7 @@ from fluxsdk.job.event import (
 )
 from fluxsdk.job.executor import FluxExecutor, FluxExecutorFuture
 from fluxsdk.job.info import JobInfo, job_fields_to_attrs
+from fluxsdk.job.journal import JournalConsumer, JournalEvent
 from fluxsdk.job.kill import cancel, cancel_async, job_raise, job_raise_async, kill, kill_async
 from fluxsdk.job.kvs import job_kvs, job_kvs_guest
 from fluxsdk.job.kvslookup import JobKVSLookup, job_info_lookup, job_kvs_lookup
@@ -73,6 +74,8 @@ __all__ = [
     "JobWatcher",
     "Jobspec",
     "JobspecV1",
+    "JournalConsumer",
+    "JournalEvent",
     "cancel",
     "cancel_async",
     "event_context",

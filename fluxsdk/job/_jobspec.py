@@ -722,7 +722,7 @@ class JobspecV1(Jobspec):
         :param conf: configuration for the nested instance (sent as ``conf.json``).
         :param kwargs: the optional keywords of :meth:`from_command`.
         """
-        _check_command(command, allow_empty=True)  # a bare broker waits for work
+        _check_command(command, allow_empty=True)  # allowed: flux then runs an interactive shell
         opts = list(broker_opts or ())
         if conf is not None:
             opts.append("-c{{tmpdir}}/conf.json")

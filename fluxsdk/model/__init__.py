@@ -16,8 +16,12 @@
 
 Every object is a flux job, and everything the model knows about it is kept
 in the instance (jobspec user attributes and memos), so other processes see
-the same objects. One watcher per instance keeps all live objects fresh with
-one listing per refresh. See ``docs/model.md``.
+the same objects. Objects are live: one watcher per instance applies the
+instance's job journal (``job-manager.events-journal``) to every object
+handed out, so property reads show each delivered event and send no request
+(where no stream can be had, objects are polled every ``update_cache_time``).
+State callbacks (``on_state_change``) and async iterators (``states()``)
+react to changes without threads. See ``docs/model.md``.
 """
 
 from __future__ import annotations

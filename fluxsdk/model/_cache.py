@@ -1,9 +1,12 @@
-"""The one caching mechanism of Task, Job and Pool: Qarnot's auto-update rules, written once.
+"""The snapshot of Task, Job and Pool, and Qarnot's auto-update rules, written once.
 
-Qarnot's SDK copies the same caching code into its task, job and pool
-classes. Here each object owns a :class:`LiveCache` of its latest snapshot
-(an immutable value), and the snapshot comes from the connection's shared
-:class:`~fluxsdk.model._watcher.Watcher`, not from a request per object:
+Each object owns a :class:`LiveCache` of its latest snapshot (an immutable
+value). While the instance streams its job journal, the connection's
+:class:`~fluxsdk.model._watcher.Watcher` pushes new snapshots into it
+(:meth:`LiveCache.put`) and the refresh rules below are not used. Where no
+stream can be had, Qarnot's rules apply (its SDK copies this code into its
+task, job and pool classes), and the snapshot comes from the watcher's shared
+listing, not from a request per object:
 
 * with ``auto_update`` on (the default), reading a property refreshes the
   snapshot once it is older than ``update_cache_time`` seconds (default 5);

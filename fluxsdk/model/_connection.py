@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import errno
+import os
+import select
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from types import TracebackType
@@ -26,6 +28,7 @@ from fluxsdk.model._errors import (
     not_found,
 )
 from fluxsdk.model._job import Job
+from fluxsdk.model._live import StateCallback
 from fluxsdk.model._meta import Kind, Listing
 from fluxsdk.model._pool import Pool
 from fluxsdk.model._record import LIST_ATTRS, JobRecord
@@ -46,6 +49,10 @@ _CONNECT_RETRY: Final = 0.05
 class Connection:
     """A connection to a fluxsdk (or Flux) instance, holding the model's objects.
 
+    The objects it hands out are live: it reads the instance's job journal (one
+    stream per instance: its own and each running pool's) and applies every
+    event to them, so property reads send no request (see :attr:`live`).
+
     ``Connection(uri)`` opens a handle on the instance at ``uri`` (default:
     ``$FLUX_URI``, else the per-user embedded instance). Everything the model
     stores lives in that instance, so another process's Connection finds the
@@ -55,7 +62,9 @@ class Connection:
     :param max_jobs: the most jobs (groups) that may exist at once (None: no
         limit); :meth:`Job.submit` raises :class:`MaxJobException` beyond it.
     :param auto_update: default :attr:`~Task.auto_update` of new objects.
-    :param update_cache_time: default :attr:`~Task.update_cache_time` (seconds).
+    :param update_cache_time: default :attr:`~Task.update_cache_time` (seconds), used
+        only where the instance streams no job journal to this connection (see
+        :attr:`live`).
     :param pool_ready_timeout: how long submitting to a pool waits for its
         nested instance to come up.
     :raises UnauthorizedException: the instance belongs to another user.
@@ -71,6 +80,7 @@ class Connection:
     pool_ready_timeout: float
     """Seconds a task submission waits for its pool's nested instance."""
     _pools: dict[int, Site]
+    _callbacks: list[StateCallback]
 
     def __init__(
         self,
@@ -89,6 +99,7 @@ class Connection:
         self.update_cache_time = update_cache_time
         self.pool_ready_timeout = pool_ready_timeout
         self._pools = {}
+        self._callbacks = []
 
     # -- lifetime ------------------------------------------------------------------
 
@@ -119,6 +130,53 @@ class Connection:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+    # -- live objects --------------------------------------------------------------
+
+    @property
+    def live(self) -> bool:
+        """Whether the instance streams its job journal to this connection: objects
+        are then live, and property reads send no request. False where no stream
+        can be had (e.g. a guest of a multi-user Flux instance): objects are then
+        refreshed at most every ``update_cache_time`` seconds."""
+        return self._root.watcher.live
+
+    def on_state_change(self, callback: StateCallback) -> StateCallback:
+        """Call ``callback(obj, state)`` whenever an object this connection handed
+        out changes state (see :meth:`Task.on_state_change`). Returns ``callback``."""
+        self._callbacks.append(callback)
+        return callback
+
+    def remove_state_callback(self, callback: StateCallback) -> None:
+        """Stop calling ``callback`` (see :meth:`on_state_change`)."""
+        if callback in self._callbacks:
+            self._callbacks.remove(callback)
+
+    def process_events(self, timeout: float | None = 0.0) -> int:
+        """Deliver the job events that have arrived, on this instance and its pools'
+        (state callbacks run now); with ``timeout`` > 0, first wait up to that many
+        seconds for one if none is there (None: until one comes).
+
+        Returns how many journal responses were applied. Sends no request.
+        """
+        sites = [self._root, *self._pools.values()]
+        applied = sum(site.watcher.sync() for site in sites)
+        if applied or timeout == 0:
+            return applied
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            live = [site for site in sites if site.watcher.live]
+            if not live:
+                return 0
+            remaining = None if deadline is None else max(deadline - time.monotonic(), 0.0)
+            applied = 0
+            if len(live) == 1:
+                applied = live[0].watcher.wait_event(remaining)
+            else:
+                select.select([site.handle._fd for site in live], [], [], remaining)
+            applied += sum(site.watcher.sync() for site in live)
+            if applied or (deadline is not None and time.monotonic() >= deadline):
+                return applied
 
     # -- creating ------------------------------------------------------------------
 
@@ -240,7 +298,7 @@ class Connection:
         Records are classified a batch at a time, so a long listing never sits
         in memory at once.
         """
-        site.watcher.refresh(self.update_cache_time)  # fresh tombstones
+        site.watcher.catch_up(self.update_cache_time)  # current records and tombstones
         rpc = job_list(site.handle, max_entries=0, attrs=LIST_ATTRS)
         batch: list[JobRecord] = []
         for entry in stream_listing(rpc):
@@ -257,7 +315,7 @@ class Connection:
 
         :raises MissingJobException: no such job (deleted, expired or never created).
         """
-        record = self._find(self._root, JobID(uuid), "job")
+        record = self._find(self._root, _jobid_of(uuid, "job"), "job")
         if record is None:
             raise not_found("job", uuid)
         job = Job._listed(self, self._root, record)
@@ -269,7 +327,7 @@ class Connection:
 
         :raises MissingTaskException: no such task.
         """
-        jobid = JobID(uuid)
+        jobid = _jobid_of(uuid, "task")
         for site in self._task_sites():
             record = self._find(site, jobid, "task")
             if record is not None:
@@ -281,14 +339,14 @@ class Connection:
 
         :raises MissingPoolException: no such pool.
         """
-        record = self._find(self._root, JobID(uuid), "pool")
+        record = self._find(self._root, _jobid_of(uuid, "pool"), "pool")
         if record is None:
             raise not_found("pool", uuid)
         return Pool._listed(self, self._root, record)
 
     def _find(self, site: Site, jobid: JobID, kind: Kind) -> JobRecord | None:
         """The record of ``jobid`` if it is a live model object of ``kind``."""
-        site.watcher.refresh(self.update_cache_time)
+        site.watcher.catch_up(self.update_cache_time)
         try:
             record = site.watcher.fetch(jobid)
         except PermissionError:
@@ -342,11 +400,11 @@ class Connection:
             pending.clear()
 
         for task in tasks:
-            if task.uuid is not None:
+            if task.jobid is not None:
                 submitted.append(task)
                 continue
             waits_on_batch = any(
-                isinstance(d, Task) and d.uuid is None and id(d) in batch
+                isinstance(d, Task) and d.jobid is None and id(d) in batch
                 for d in task._dependencies
             )
             if waits_on_batch:
@@ -409,11 +467,11 @@ class Connection:
         state = pool._cache.peek().state
         if state.rank >= PoolState.Closing.rank:
             raise UnauthorizedException(
-                f"pool {pool.uuid} ({pool.name!r}) is {state}: it runs no more tasks"
+                f"pool {pool.jobid} ({pool.name!r}) is {state}: it runs no more tasks"
             )
         wait = self.pool_ready_timeout if timeout is None else timeout
         raise PoolNotReadyException(
-            f"pool {pool.uuid} ({pool.name!r}) is {state} and did not start taking tasks "
+            f"pool {pool.jobid} ({pool.name!r}) is {state} and did not start taking tasks "
             f"within {wait:g} s; wait longer (Connection(pool_ready_timeout=...)) "
             "or check that its parent instance has free resources"
         )
@@ -421,7 +479,7 @@ class Connection:
     def _ready_pool_site(self, pool: Pool, timeout: float | None = None) -> Site | None:
         """The site of a pool's nested instance once it comes up; None if it does not
         within ``timeout`` (default: ``pool_ready_timeout``) or the pool ended."""
-        uuid = pool.uuid
+        uuid = pool.jobid
         if uuid is None:
             raise UnauthorizedException(
                 f"pool {pool.name!r} is not submitted: submit() it before its tasks"
@@ -432,9 +490,11 @@ class Connection:
         wait = self.pool_ready_timeout if timeout is None else timeout
         deadline = time.monotonic() + wait
         uri = pool._wait_for_uri(deadline)
+        if uri is not None:
+            uri = _reachable(uri)
         while uri is not None:
             try:
-                site = Site.open(uri, pool=str(int(uuid)))
+                site = Site.open(uri, pool=str(int(uuid)), ready=True)
                 break
             except OSError:  # the nested instance is not listening yet
                 if time.monotonic() >= deadline:
@@ -456,8 +516,8 @@ class Connection:
                 pool = self.retrieve_pool(uuid)
             except FluxSDKError:
                 return None
-        if pool.uuid in self._pools:
-            return self._pools[pool.uuid]
+        if pool.jobid in self._pools:
+            return self._pools[pool.jobid]
         if pool.state is not PoolState.FullyExecuting:
             return None
         return self._ready_pool_site(pool)
@@ -474,6 +534,25 @@ class Connection:
         site = self._pools.pop(uuid, None)
         if site is not None:
             site.close()
+
+
+def _reachable(uri: str) -> str:
+    """A nested instance's URI as this process can open it: Flux announces
+    ``ssh://host/path``; where that socket is on this machine, ``local://path``
+    (as ``flux uri --local`` does)."""
+    if uri.startswith("ssh://"):
+        path = "/" + uri.removeprefix("ssh://").partition("/")[2]
+        if os.path.exists(path):
+            return f"local://{path}"
+    return uri
+
+
+def _jobid_of(uuid: JobIDLike, kind: Kind) -> JobID:
+    """The job ID a uuid names; a malformed one names no object (Missing*Exception)."""
+    try:
+        return JobID(uuid)
+    except (ValueError, TypeError):
+        raise not_found(kind, uuid, "that is not a uuid this SDK gives out") from None
 
 
 def _open_site(uri: str | None, pool: str | None) -> Site:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -96,6 +96,7 @@ class Job(LiveObject[JobSnapshot]):
         job = cls.__new__(cls)
         job.__attrs_init__(connection, _display_name(record), described=False)
         job._attach(site, record.id, record)
+        record = job._record or record
         job._created = utc(record.t_submit) or job._created
         return job
 
@@ -133,7 +134,7 @@ class Job(LiveObject[JobSnapshot]):
             "uuid": str(self._uuid) if self._uuid is not None else None,
             "name": self.name,
             "shortname": self.shortname,
-            "poolUuid": str(self.pool_uuid) if self.pool_uuid is not None else None,
+            "poolUuid": self.pool_uuid,
             "useDependencies": self.use_dependencies,
             "state": str(snapshot.state),
             "tags": list(self._tags) if self._uuid is None else list(snapshot.tags),
@@ -157,16 +158,22 @@ class Job(LiveObject[JobSnapshot]):
         self._use_dependencies = bool(value)
 
     @property
-    def pool_uuid(self) -> JobID | None:
-        """The uuid of the pool the job's tasks run in, if any."""
+    def pool_uuid(self) -> str | None:
+        """The uuid of the pool the job's tasks run in, if any (see :attr:`uuid`)."""
+        jobid = self.pool_jobid
+        return None if jobid is None else jobid.f58
+
+    @property
+    def pool_jobid(self) -> JobID | None:
+        """The flux job ID of the pool the job's tasks run in, if any."""
         self._describe()
-        return self._pool.uuid if self._pool is not None else self._pool_uuid
+        return self._pool.jobid if self._pool is not None else self._pool_uuid
 
     @property
     def pool(self) -> Pool | None:
         """The pool to run the job's tasks in. Can be set until submitted."""
-        if self._pool is None and self.pool_uuid is not None:
-            self._pool = self._connection.retrieve_pool(self.pool_uuid)
+        if self._pool is None and self.pool_jobid is not None:
+            self._pool = self._connection.retrieve_pool(self.pool_jobid)
         return self._pool
 
     @pool.setter
@@ -320,7 +327,7 @@ class Job(LiveObject[JobSnapshot]):
 
     def _task_site(self) -> Site | None:
         """Where the job's tasks run (None: its pool's nested instance is gone)."""
-        pool_uuid = self.pool_uuid
+        pool_uuid = self.pool_jobid
         if pool_uuid is None:
             return self._connection._root
         return self._connection._running_pool_site(pool_uuid)
@@ -362,7 +369,7 @@ class Job(LiveObject[JobSnapshot]):
             return
         conn = self._connection
         site = conn._root
-        if self._pool is not None and self._pool.uuid is None:
+        if self._pool is not None and self._pool.jobid is None:
             raise InvalidInputError(
                 f"job {self.name!r} names pool {self._pool.name!r}, which is not submitted: "
                 "submit() the pool first"
@@ -376,7 +383,7 @@ class Job(LiveObject[JobSnapshot]):
             "name": self.name,
             "shortname": self._shortname,
             "tags": list(self._tags),
-            "pool": str(int(self._pool.uuid)) if self._pool and self._pool.uuid else None,
+            "pool": str(int(self._pool.jobid)) if self._pool and self._pool.jobid else None,
             "use_dependencies": self._use_dependencies,
             "max_wall_time": self._seconds(self._max_wall_time),
             "auto_delete": self._auto_delete,
@@ -452,6 +459,34 @@ class Job(LiveObject[JobSnapshot]):
         """
         super().update(flushcache)
 
+    def _sources(self) -> object:
+        """The job's own record, and the records of the instance its tasks run in."""
+        own = self._require_site().watcher.version
+        site = self._task_site()
+        if site is None or site is self._site:
+            return own
+        if self not in site.watcher.dependents:
+            site.watcher.subscribe(None, self, dependent=True)
+        site.watcher.sync()
+        return (own, site.watcher.version)
+
+    def _concerns(self, records: list[JobRecord]) -> bool:
+        if self._uuid is None:
+            return False
+        key = str(int(self._uuid))
+        for record in records:
+            if record.id == self._uuid:
+                return True
+            listed = record.memo.get(_meta.KEY)
+            if isinstance(listed, Mapping) and listed.get("job") == key:
+                return True
+        return False
+
+    async def states(self) -> AsyncIterator[JobState]:
+        """Each state the job takes from now on, up to its final one (asyncio)."""
+        async for state in self._states():
+            yield JobState(state)
+
     def terminate(self) -> None:
         """Terminate this job and abort all its remaining tasks.
 
@@ -471,7 +506,10 @@ class Job(LiveObject[JobSnapshot]):
             self._post_memo({_meta.TERMINATED: now}, "terminate")
         site = self._task_site()
         if site is not None:
-            for rpc in [site.cancel(r.id, "job terminated") for r in self._task_records(True)]:
+            # Pending tasks first: a task whose dependency is cancelled before it would
+            # fail (a dependency exception) rather than be cancelled.
+            records = sorted(self._task_records(True), key=lambda r: (r.rank, -int(r.id)))
+            for rpc in [site.cancel(r.id, "job terminated") for r in records]:
                 with contextlib.suppress(FileNotFoundError):  # it ended meanwhile
                     rpc.get()
         return now

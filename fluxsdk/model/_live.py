@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable, Mapping
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 
 import attrs
@@ -21,7 +23,12 @@ from fluxsdk.model._states import RankedState
 if TYPE_CHECKING:
     from fluxsdk.model._connection import Connection
 
-__all__ = ["LiveObject"]
+__all__ = ["LiveObject", "StateCallback"]
+
+log = logging.getLogger("fluxsdk.model")
+
+StateCallback = Callable[[Any, RankedState], object]
+"""A state-change callback: called with the object and its new state."""
 
 
 class ObjectSnapshot(Protocol):
@@ -45,7 +52,8 @@ S = TypeVar("S", bound=ObjectSnapshot)
 
 @attrs.define(eq=False)
 class LiveObject(abc.ABC, Generic[S]):
-    """A model object backed by one flux job: a uuid, a site, and a cached snapshot.
+    """A model object backed by one flux job: a uuid, a site, and its snapshot (pushed by
+    the site's journal stream, or refreshed from a cache without one).
 
     Subclasses say how a snapshot is built (:meth:`_snapshot_of`) and what it
     is before submission (:meth:`_unsubmitted`).
@@ -64,6 +72,8 @@ class LiveObject(abc.ABC, Generic[S]):
     _described: bool = True  # False: the jobspec description is still to be read
     _deleted: bool = False  # deleted by this object: nothing to refresh any more
     _cache: LiveCache[S] = attrs.field(init=False)
+    _callbacks: list[StateCallback] = attrs.field(init=False, factory=list)
+    _version: object = attrs.field(init=False, default=None)  # _sources() at the last rebuild
 
     def __attrs_post_init__(self) -> None:
         self._cache = LiveCache(
@@ -76,8 +86,18 @@ class LiveObject(abc.ABC, Generic[S]):
     # -- identity ------------------------------------------------------------------
 
     @property
-    def uuid(self) -> JobID | None:
-        """The object's id: its flux :class:`~fluxsdk.job.JobID`, set by ``submit()``."""
+    def uuid(self) -> str | None:
+        """The object's id as a string, as in Qarnot's SDK: its flux job ID in F58
+        form (e.g. ``ƒ2XxTzYrB``), set by ``submit()``; None before.
+
+        ``retrieve_*()`` take it back (so does any form of the job ID).
+        """
+        return None if self._uuid is None else self._uuid.f58
+
+    @property
+    def jobid(self) -> JobID | None:
+        """The flux :class:`~fluxsdk.job.JobID` behind the object (None before
+        ``submit()``): what ``fluxsdk.job`` functions take."""
         return self._uuid
 
     @property
@@ -108,9 +128,13 @@ class LiveObject(abc.ABC, Generic[S]):
 
     @property
     def auto_update(self) -> bool:
-        """Refresh on property reads once the cache is stale (default True).
+        """Keep the object live (default True): every event the instance's journal
+        delivered shows in the next property read (no request is sent).
 
-        When off, properties return the cached values until :meth:`update`.
+        When off, the object's view is frozen: properties return the values of the
+        last :meth:`update`, and no state callback is called. Where no journal
+        stream can be had, properties are refreshed once older than
+        :attr:`update_cache_time` instead.
         """
         return self._cache.auto_update
 
@@ -120,7 +144,12 @@ class LiveObject(abc.ABC, Generic[S]):
 
     @property
     def update_cache_time(self) -> float:
-        """Seconds a cached snapshot is served before a read refreshes it (default 5)."""
+        """Seconds a cached snapshot is served before a read refreshes it (default 5).
+
+        Used only where no journal stream can be had (e.g. as a guest of a
+        multi-user Flux instance, whose journal is the owner's): with the stream
+        up, objects are live and this has no effect.
+        """
         return self._cache.update_cache_time
 
     @update_cache_time.setter
@@ -130,20 +159,129 @@ class LiveObject(abc.ABC, Generic[S]):
         self._cache.update_cache_time = float(value)
 
     def update(self, flushcache: bool = False) -> None:
-        """Refresh from the instance if the cache is stale, or now with ``flushcache``.
+        """Make sure the object is current: apply what the journal delivered (also to
+        an object whose ``auto_update`` is off), and with ``flushcache`` first wait
+        for every event the instance posted until now (one round trip).
 
-        Local edits (tags set since the last :meth:`commit`) are kept.
+        Without a journal stream: refresh if the cache is stale, or now with
+        ``flushcache``. Local edits (tags set since the last :meth:`commit`) are kept.
 
         :raises MissingJobException: (or Task/Pool) the object no longer exists.
         """
-        if self._uuid is not None and not self._deleted:
+        if self._uuid is None or self._deleted:
+            return
+        watcher = self._require_site().watcher
+        if watcher.live:
+            if flushcache:
+                watcher.barrier()
+            self._rebuild()
+        else:
             self._cache.update(flushcache)
 
     def _view(self) -> S:
-        """The snapshot properties read: refreshed as ``auto_update`` says, once submitted."""
+        """The snapshot properties read: live (or refreshed, without a stream) as
+        ``auto_update`` says, once submitted."""
         if self._uuid is None or self._deleted:
             return self._cache.peek()
+        watcher = self._require_site().watcher
+        if watcher.live:
+            if self._cache.auto_update:
+                watcher.sync()
+                if not self._by_record and self._version != self._sources():
+                    self._rebuild()
+            if watcher.live:
+                return self._cache.peek()
         return self._cache.snapshot
+
+    def _rebuild(self) -> None:
+        """Rebuild the snapshot from the watcher's current records (no request while
+        the stream is up)."""
+        self._version = self._sources()
+        snapshot, as_of = self._fetch(0.0)
+        self._put(snapshot, as_of)
+
+    def _put(self, snapshot: S, as_of: float | None = None) -> None:
+        """Take a new snapshot; call the state callbacks if the state changed."""
+        before = self._cache.peek().state
+        self._cache.put(snapshot, as_of)
+        after = self._cache.peek().state
+        if after is not before:
+            self._notify(after)
+
+    def _sources(self) -> object:
+        """What the snapshot is built from, as a value that changes when that does
+        (for objects whose state does not follow from their own record alone)."""
+        return self._require_site().watcher.version
+
+    def _concerns(self, records: list[JobRecord]) -> bool:
+        """Whether changes of these (other) jobs may change this object's state."""
+        return False
+
+    def _others_changed(self, records: list[JobRecord]) -> None:
+        """Other jobs changed: rebuilt on the next read, or now if they concern this
+        object and someone listens for its changes."""
+        if self._deleted or not self._cache.auto_update:
+            return
+        if (self._callbacks or self._connection._callbacks) and self._concerns(records):
+            self._rebuild()
+
+    def _pushed(self, record: JobRecord) -> None:
+        """The watcher has a new record of this object's job."""
+        if self._deleted or not self._cache.auto_update:
+            return
+        if not self._by_record:
+            self._others_changed([record])
+            return
+        site = self._require_site()
+        listing = site.listed(record)
+        if listing is None or listing.deleted:
+            return  # deleted elsewhere: the next update() says so
+        self._record = record
+        self._put(self._snapshot_of(record, listing.tags))
+
+    # -- reacting to change --------------------------------------------------------
+
+    def on_state_change(self, callback: StateCallback) -> StateCallback:
+        """Call ``callback(obj, state)`` whenever this object's state changes.
+
+        Callbacks run in the thread that uses the connection, when events are
+        delivered: from a property read, :meth:`update`, ``wait()``,
+        :meth:`Connection.process_events`, or an ``async for`` over
+        :meth:`states`. No thread of your own is needed. An exception raised by
+        a callback is logged (logger ``fluxsdk.model``) and does not stop the
+        others. Returns ``callback`` (so this works as a decorator).
+        """
+        self._callbacks.append(callback)
+        return callback
+
+    def remove_state_callback(self, callback: StateCallback) -> None:
+        """Stop calling ``callback`` (see :meth:`on_state_change`)."""
+        if callback in self._callbacks:
+            self._callbacks.remove(callback)
+
+    def _notify(self, state: RankedState) -> None:
+        for callback in [*self._callbacks, *self._connection._callbacks]:
+            try:
+                callback(self, state)
+            except Exception:
+                log.exception("state callback %r failed for %r", callback, self)
+
+    async def _states(self) -> AsyncIterator[RankedState]:
+        """Each state the object takes from now on, until a final one (asyncio)."""
+        last: RankedState | None = None
+        while True:
+            if self._uuid is not None and not self._deleted:
+                self.update()
+            state = self._cache.peek().state
+            if state is not last:
+                last = state
+                yield state
+            if state.is_final or self._uuid is None:
+                return
+            watcher = self._require_site().watcher
+            if not await watcher.await_event() and not watcher.live:
+                await asyncio.sleep(self._cache.update_cache_time)
+                self.update(flushcache=True)
 
     def _fetch(self, max_age: float) -> tuple[S, float]:
         site = self._require_site()
@@ -269,9 +407,12 @@ class LiveObject(abc.ABC, Generic[S]):
         self._site = site
         self._uuid = uuid
         self._record = record
-        site.watcher.track(uuid)
+        watcher = site.watcher
+        watcher.track(uuid)
+        watcher.subscribe(uuid, self, dependent=not self._by_record)
         if record is not None:
-            site.watcher.ingest(record)
+            # The journal's record, if it has one, is the current one.
+            self._record = watcher.ingest(record)
 
     def __repr__(self) -> str:
         state = self._cache.peek().state

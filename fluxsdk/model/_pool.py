@@ -13,16 +13,16 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 
 from fluxsdk.errors import InvalidInputError
-from fluxsdk.job import JobspecV1, event_watch_async
+from fluxsdk.job import JobID, JobspecV1, event_watch_async
 from fluxsdk.model import _meta
-from fluxsdk.model._errors import not_found, translate
+from fluxsdk.model._errors import PoolNotReadyException, not_found, translate
 from fluxsdk.model._live import LiveObject
 from fluxsdk.model._meta import Kind
 from fluxsdk.model._record import JobRecord
@@ -34,7 +34,12 @@ if TYPE_CHECKING:
     from fluxsdk.model._connection import Connection
     from fluxsdk.model._task import Task
 
-__all__ = ["Pool"]
+__all__ = ["POOL_PROGRAM", "Pool"]
+
+POOL_PROGRAM: tuple[str, ...] = ("sleep", "inf")
+"""The initial program of a pool's nested instance: it waits until the pool is
+closed. (A broker with no program would start an interactive shell, which a job
+cannot have: flux's broker then fails at once.)"""
 
 
 @attrs.define(eq=False, repr=False)
@@ -75,6 +80,7 @@ class Pool(LiveObject[PoolSnapshot]):
         """A pool found in a listing."""
         pool = cls(connection, record.name, described=False)
         pool._attach(site, record.id, record)
+        record = pool._record or record
         listing = site.listed(record)
         pool._cache.put(pool._snapshot_of(record, listing.tags if listing else ()))
         return pool
@@ -185,7 +191,7 @@ class Pool(LiveObject[PoolSnapshot]):
             return
         site = self._connection._root
         jobspec = JobspecV1.from_nest_command(
-            [],
+            list(POOL_PROGRAM),
             num_slots=self._instancecount,
             cores_per_slot=self._cores,
             environment=dict(os.environ),
@@ -226,6 +232,8 @@ class Pool(LiveObject[PoolSnapshot]):
     def _wait_for_uri(self, deadline: float | None) -> str | None:
         """Follow the pool job's eventlog until it announces its URI (or ends)."""
         site = self._require_site()
+        if site.watcher.live:
+            return self._wait_for_uri_live(deadline)
         watch = event_watch_async(site.handle, self._require_uuid())
         try:
             while True:
@@ -245,6 +253,25 @@ class Pool(LiveObject[PoolSnapshot]):
                     return self._cache.peek().uri
         finally:
             watch.cancel()
+
+    def _wait_for_uri_live(self, deadline: float | None) -> str | None:
+        """_wait_for_uri() on the journal stream (the uri comes as a memo event)."""
+        watcher = self._require_site().watcher
+        while True:
+            self.update()
+            snapshot = self._cache.peek()
+            if snapshot.uri is not None or snapshot.state.rank >= PoolState.Closing.rank:
+                return snapshot.uri
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                return None
+            if not watcher.wait_event(remaining) and not watcher.live:
+                return self._wait_for_uri(deadline)
+
+    async def states(self) -> AsyncIterator[PoolState]:
+        """Each state the pool takes from now on, up to its final one (asyncio)."""
+        async for state in self._states():
+            yield PoolState(state)
 
     def close(self) -> None:
         """Stop the pool: its nested instance and the tasks still running in it end.
@@ -266,10 +293,14 @@ class Pool(LiveObject[PoolSnapshot]):
             raise translate(exc, "pool", uuid, "close") from None
         self._cache.expire()
 
-    def delete(self) -> None:
-        """Close the pool (if it runs) and delete it from the instance.
+    def delete(self, timeout: float | None = 60.0) -> None:
+        """Close the pool (if it runs) and delete it from the instance; returns once
+        it is gone (its nested instance stopped, its resources freed).
 
+        :param timeout: how long to wait for the nested instance to stop (None: no
+            limit); the pool is deleted anyway, and stops on its own.
         :raises MissingPoolException: the pool does not exist.
+        :raises PoolNotReadyException: (a ``TimeoutError``) it had not stopped in time.
         """
         if self._uuid is None:
             self._deleted = True
@@ -282,4 +313,28 @@ class Pool(LiveObject[PoolSnapshot]):
         self._connection._drop_pool_site(self._uuid)
         site.remove([record], "pool deleted")
         self._deleted = True
-        self._cache.put(PoolSnapshot(PoolState.Deleted, tags=self._cache.peek().tags))
+        self._put(PoolSnapshot(PoolState.Deleted, tags=self._cache.peek().tags))
+        if not record.final:
+            _wait_clean(site, self._uuid, timeout)
+
+
+def _wait_clean(site: Site, jobid: JobID, timeout: float | None) -> None:
+    """Wait until the job ``jobid`` is inactive (its ``clean`` event)."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    watch = event_watch_async(site.handle, jobid)
+    try:
+        while True:
+            remaining = -1.0 if deadline is None else max(deadline - time.monotonic(), 0.001)
+            watch.wait_for(remaining)
+            event = watch.get_event()
+            if event is None or event.name == "clean":
+                return
+    except FileNotFoundError:
+        return  # purged: gone indeed
+    except TimeoutError:
+        raise PoolNotReadyException(
+            f"pool {jobid} is deleted but its nested instance had not stopped "
+            f"{timeout:g} s later; it stops on its own (or pass a longer timeout)"
+        ) from None
+    finally:
+        watch.cancel()

@@ -55,10 +55,28 @@ class Site:
     _tombstones: tuple[int, set[int]] = (-1, set())
 
     @classmethod
-    def open(cls, uri: str | None, pool: str | None = None) -> Site:
-        """Connect to the instance at ``uri`` (None: ``$FLUX_URI`` or the default)."""
+    def open(cls, uri: str | None, pool: str | None = None, ready: bool = False) -> Site:
+        """Connect to the instance at ``uri`` (None: ``$FLUX_URI`` or the default).
+
+        With ``ready``, first wait until the instance runs its services (a Flux
+        broker announces its URI while it is still starting).
+        """
         handle = Flux(uri)
-        return cls(handle, Watcher(handle), pool)
+        site = cls(handle, Watcher(handle, registry_name=_meta.REGISTRY_NAME), pool)
+        site.watcher.on_jobspec = site._learn_jobspec
+        try:
+            if ready:
+                _wait_running(handle)
+            if site.watcher.start():
+                site.registries()  # read once now: live reads then need no request
+        except BaseException:
+            handle.close()
+            raise
+        return site
+
+    def _learn_jobspec(self, jobid: int, jobspec: Mapping[str, Any]) -> None:
+        # The journal sends each job's jobspec: no lookup is needed to classify it.
+        self._meta[jobid] = _meta.model_meta(jobspec)
 
     def close(self) -> None:
         """Close the handle."""
@@ -131,6 +149,13 @@ class Site:
         """
         active = [r for r in self.watcher.active_records() if r.name == _meta.REGISTRY_NAME]
         ids = {int(r.id) for r in active}
+        if self._ended_registries is not None and self.watcher.live:
+            # The journal showed each registry that ended since: its record is kept.
+            for jobid in self._live_registries - ids:
+                record = self.watcher.record(jobid)
+                if record is not None and record.final:
+                    self._ended_registries.append(record)
+                    self._live_registries.discard(jobid)
         if self._ended_registries is None or not self._live_registries <= ids:
             rpc = job_list(
                 self.handle,
@@ -145,7 +170,9 @@ class Site:
 
     def tombstones(self) -> set[int]:
         """Inactive jobs deleted without purge (as of the watcher's last refresh)."""
-        if self._tombstones[0] != self.watcher.refreshes:  # read once per refresh
+        # Read once per refresh, or (live) once per change of a registry.
+        version = self.watcher.refreshes + self.watcher.registry_changes
+        if self._tombstones[0] != version:
             prefix = _meta.TOMBSTONE_PREFIX
             found = {
                 int(key[len(prefix) :])
@@ -153,7 +180,7 @@ class Site:
                 for key in registry.memo
                 if key.startswith(prefix)
             }
-            self._tombstones = (self.watcher.refreshes, found)
+            self._tombstones = (version, found)
         return self._tombstones[1]
 
     def memo(self, jobid: int, memo: Mapping[str, Any]) -> RPC:
@@ -217,6 +244,16 @@ class Site:
         self.memo(jobid, {_meta.KEY: _meta.memo_listing("registry", None, ())}).get()
         self.watcher.track(jobid)
         return jobid
+
+
+def _wait_running(handle: Flux) -> None:
+    """Wait until a Flux broker is in its RUN state (``state-machine.wait``); an
+    instance without a state machine (fluxsdk's) runs once it takes connections."""
+    try:
+        handle.rpc("state-machine.wait").get()
+    except OSError as exc:
+        if exc.errno != errno.ENOSYS:
+            raise
 
 
 def _ignore_inactive(rpc: RPC) -> None:

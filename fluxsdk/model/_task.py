@@ -7,7 +7,7 @@ import copy
 import os
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, Final
@@ -101,10 +101,10 @@ class Task(LiveObject[TaskSnapshot]):
         if cores_per_instance < 1:
             raise InvalidInputError(f"cores_per_instance must be >= 1, got {cores_per_instance}")
         task._cores = cores_per_instance
-        if job is not None and pool is not None and job.pool_uuid != pool.uuid:
+        if job is not None and pool is not None and job.pool_jobid != pool.jobid:
             raise InvalidInputError(
                 f"task {name!r} names pool {pool.name!r} but its job {job.name!r} runs in "
-                f"{'no pool' if job.pool_uuid is None else 'pool ' + str(job.pool_uuid)}: "
+                f"{'no pool' if job.pool_jobid is None else 'pool ' + str(job.pool_jobid)}: "
                 "give only the job (its tasks run in its pool)"
             )
         task._job = job
@@ -118,6 +118,7 @@ class Task(LiveObject[TaskSnapshot]):
         """A task found in a listing (its description is read when first needed)."""
         task = cls(connection, record.name, described=False)
         task._attach(site, record.id, record)
+        record = task._record or record
         listing = site.listed(record)
         if listing is not None and listing.job is not None:
             task._job_uuid = JobID(listing.job)
@@ -160,14 +161,14 @@ class Task(LiveObject[TaskSnapshot]):
         """The task as a JSON-ready dictionary (Qarnot's key names)."""
         snapshot = self._cache.peek()
         return {
-            "uuid": str(self._uuid) if self._uuid is not None else None,
+            "uuid": self.uuid,
             "name": self.name,
             "shortname": self.shortname,
             "command": self.command,
             "instanceCount": self.instancecount,
             "coresPerInstance": self._cores,
-            "jobUuid": str(self.job_uuid) if self.job_uuid is not None else None,
-            "poolUuid": str(self.pool_uuid) if self.pool_uuid is not None else None,
+            "jobUuid": self.job_uuid,
+            "poolUuid": self.pool_uuid,
             "state": str(snapshot.state),
             "tags": list(self.tags) if self._uuid is None else list(snapshot.tags),
             "labels": dict(self.labels),
@@ -204,10 +205,16 @@ class Task(LiveObject[TaskSnapshot]):
         self._instancecount = value
 
     @property
-    def job_uuid(self) -> JobID | None:
-        """The uuid of the :class:`Job` the task belongs to, if any."""
+    def job_uuid(self) -> str | None:
+        """The uuid of the :class:`Job` the task belongs to, if any (see :attr:`uuid`)."""
+        jobid = self.job_jobid
+        return None if jobid is None else jobid.f58
+
+    @property
+    def job_jobid(self) -> JobID | None:
+        """The flux job ID of the :class:`Job` the task belongs to, if any."""
         if self._job is not None:
-            return self._job.uuid
+            return self._job.jobid
         return self._job_uuid
 
     @property
@@ -218,10 +225,16 @@ class Task(LiveObject[TaskSnapshot]):
         return self._job
 
     @property
-    def pool_uuid(self) -> JobID | None:
-        """The uuid of the :class:`Pool` the task runs in, if any."""
+    def pool_uuid(self) -> str | None:
+        """The uuid of the :class:`Pool` the task runs in, if any (see :attr:`uuid`)."""
+        jobid = self.pool_jobid
+        return None if jobid is None else jobid.f58
+
+    @property
+    def pool_jobid(self) -> JobID | None:
+        """The flux job ID of the :class:`Pool` the task runs in, if any."""
         if self._pool is not None:
-            return self._pool.uuid
+            return self._pool.jobid
         return self._pool_uuid
 
     @property
@@ -235,7 +248,7 @@ class Task(LiveObject[TaskSnapshot]):
     @pool.setter
     def pool(self, value: Pool | None) -> None:
         self._check_unsubmitted("pool")
-        if self._job is not None and value is not None and value.uuid != self._job.pool_uuid:
+        if self._job is not None and value is not None and value.jobid != self._job.pool_jobid:
             raise InvalidInputError("a task of a job runs in its job's pool: set the job's pool")
         self._pool = value
 
@@ -397,7 +410,7 @@ class Task(LiveObject[TaskSnapshot]):
         out: list[JobID] = []
         for dep in self._dependencies:
             if isinstance(dep, Task):
-                if dep.uuid is None:
+                if dep.jobid is None:
                     raise InvalidInputError(
                         f"task {self.name!r} depends on {dep.name!r}, which is not submitted: "
                         "submit it first (or submit both with Connection.submit_tasks)"
@@ -407,7 +420,7 @@ class Task(LiveObject[TaskSnapshot]):
                         f"task {self.name!r} depends on {dep.name!r}, which runs elsewhere "
                         "(another pool): dependencies must run on the same instance"
                     )
-                out.append(dep.uuid)
+                out.append(dep.jobid)
             else:
                 out.append(dep)
         return out
@@ -441,8 +454,8 @@ class Task(LiveObject[TaskSnapshot]):
             "command": self._command,
             "instancecount": self._instancecount,
             "cores": self._cores,
-            "job": str(int(self._job.uuid)) if self._job and self._job.uuid else None,
-            "pool": str(int(pool.uuid)) if pool is not None and pool.uuid else None,
+            "job": str(int(self._job.jobid)) if self._job and self._job.jobid else None,
+            "pool": str(int(pool.jobid)) if pool is not None and pool.jobid else None,
             "dependencies": [str(int(d)) for d in dependencies],
             "max_wall_time": self._max_wall_time.total_seconds() if self._max_wall_time else None,
         }
@@ -466,9 +479,9 @@ class Task(LiveObject[TaskSnapshot]):
         self._dependencies = [JobID(d) for d in described["dependencies"]]
         site.watcher.track(jobid, submitted=time.time())
         if self._job is not None:
-            self._job_uuid = self._job.uuid
+            self._job_uuid = self._job.jobid
         if self._pool is not None:
-            self._pool_uuid = self._pool.uuid
+            self._pool_uuid = self._pool.jobid
         # As Qarnot's SDK: the state at submission is served for update_cache_time.
         self._cache.put(TaskSnapshot(TaskState.Submitted, tags=tuple(self._tags)))
 
@@ -478,7 +491,7 @@ class Task(LiveObject[TaskSnapshot]):
         return site.memo(self._require_uuid(), {_meta.KEY: self._memo_listing(self._tags)})
 
     def _memo_listing(self, tags: list[str]) -> dict[str, Any]:
-        job = self.job_uuid
+        job = self.job_jobid
         return _meta.memo_listing("task", str(int(job)) if job is not None else None, tags)
 
     # -- waiting and output ----------------------------------------------------------
@@ -497,6 +510,8 @@ class Task(LiveObject[TaskSnapshot]):
         site = self._require_site()
         report = _progress(live_progress)
         deadline = None if timeout is None else time.monotonic() + timeout
+        if site.watcher.live:
+            return self._wait_live(deadline, report)
         watch = event_watch_async(site.handle, self._uuid)
         last: TaskState | None = None
         try:
@@ -512,6 +527,36 @@ class Task(LiveObject[TaskSnapshot]):
                     return False
         finally:
             watch.cancel()
+
+    def _wait_live(self, deadline: float | None, report: Progress | None) -> bool:
+        """wait() on the journal stream: each event is applied as it comes."""
+        watcher = self._require_site().watcher
+        last: TaskState | None = None
+        while True:
+            self.update()
+            state = self._cache.peek().state
+            if report is not None and state is not last:
+                report(self, state)
+            last = state
+            if state.is_final:
+                return True
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                return False
+            if not watcher.wait_event(remaining) and not watcher.live:
+                # The stream ended: follow the task's eventlog from here.
+                return self.wait(remaining, report or False)
+
+    async def states(self) -> AsyncIterator[TaskState]:
+        """Each state the task takes from now on, up to its final one::
+
+            async for state in task.states():
+                print(task.name, state)
+
+        Driven by the journal stream from the running asyncio loop (no thread).
+        """
+        async for state in self._states():
+            yield TaskState(state)
 
     def stdout(self) -> str:
         """Everything the instances wrote to stdout so far ("" before they started)."""
@@ -634,7 +679,7 @@ def _iso(when: datetime | None) -> str | None:
 def _progress(live_progress: bool | Progress) -> Progress | None:
     if live_progress is True:
         return lambda task, state: print(
-            f"{task.name} ({task.uuid}): {state}", file=sys.stderr, flush=True
+            f"{task.name} ({task.jobid}): {state}", file=sys.stderr, flush=True
         )
     if callable(live_progress):
         return live_progress

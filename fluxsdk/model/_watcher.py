@@ -1,20 +1,25 @@
-"""The shared watcher: one per instance, keeping every live object's record fresh.
+"""The shared watcher: one per instance, keeping every live object's record current.
 
-However many Task, Job and Pool objects a connection holds, a refresh is the
-same two pipelined ``job-list.list`` requests:
+However many Task, Job and Pool objects a connection holds, their records
+come from **one stream**: the instance's job journal
+(``job-manager.events-journal``, flux's stream of every job's main events).
+The watcher reads the active jobs' history once when it starts, then applies
+each event as it arrives to the job's record (the same fields ``job-list``
+reports, see :mod:`fluxsdk.model._journal_record`) and pushes the new record
+to every object that watches the job. Reading what has arrived never sends a
+request: :meth:`Watcher.sync` only takes in what the socket already holds.
+
+Where no stream can be had (a guest of a multi-user Flux instance: the
+journal is the owner's; an instance without one), records are *polled*
+instead, at most once per ``update_cache_time``, with the same two pipelined
+``job-list.list`` requests whatever the number of objects:
 
 * every active job of the user (job records are held jobs, so always here);
 * every job that became inactive since the previous refresh (``since``),
   which catches each tracked task's final state exactly once.
 
-So 10,000 live tasks cost two requests per refresh, not 10,000; and objects
-refresh through the watcher at most once per ``update_cache_time``. Records
-are merged so that a job's state never moves backwards, whatever order
-responses arrive in.
-
-The instance's time is read off the records themselves (the latest timestamp
-seen): the next ``since`` starts there, minus a margin, so no job that ends
-between two refreshes is missed.
+Records are merged so that a job's state never moves backwards, whatever
+order answers arrive in.
 """
 
 from __future__ import annotations
@@ -23,17 +28,39 @@ import errno
 import math
 import os
 import time
-from collections.abc import Iterable, Iterator
-from typing import Any, Final
+import weakref
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, Final, Protocol
 
 import attrs
 
-from fluxsdk.core import RPC, Flux
+from fluxsdk.core import RPC, ConnectionLostError, Flux
+from fluxsdk.core._asyncio import aready
+from fluxsdk.core._message import FLUX_RPC_STREAMING
 from fluxsdk.job.info import FLUX_JOB_STATE_ACTIVE
+from fluxsdk.job.journal import SENTINEL_ID
 from fluxsdk.job.list import _listing_payload  # job_list() always streams; see _list()
+from fluxsdk.model._journal_record import apply_event, new_entry
 from fluxsdk.model._record import LIST_ATTRS, JobRecord
 
-__all__ = ["Watcher", "stream_listing"]
+__all__ = ["Subscriber", "Watcher", "stream_listing"]
+
+JOURNAL_TOPIC: Final = "job-manager.events-journal"
+# Answered by the job manager after every journal event it sent before: a barrier.
+_BARRIER_TOPIC: Final = "job-manager.stats-get"
+# Errors that mean "no journal for this client" (a guest, an instance without one).
+_NO_STREAM: Final = (errno.EPERM, errno.EACCES, errno.ENOSYS, errno.EPROTO)
+
+
+class Subscriber(Protocol):
+    """An object the watcher pushes new records to."""
+
+    def _pushed(self, record: JobRecord) -> None:
+        """A new record of the watched job."""
+
+    def _others_changed(self, records: list[JobRecord]) -> None:
+        """(Dependent subscribers) the records of these jobs changed."""
+
 
 # How far back each "since" query reaches, for clock steps on the instance.
 _SINCE_MARGIN: Final = 1.0
@@ -60,14 +87,27 @@ def stream_listing(rpc: RPC) -> Iterator[dict[str, Any]]:
 
 @attrs.define
 class Watcher:
-    """Job records of one instance, refreshed for every object at once."""
+    """Job records of one instance, kept current for every object at once."""
 
     _handle: Flux
+    _journal: RPC | None = None
+    _live: dict[int, dict[str, Any]] = attrs.field(factory=dict)  # entries kept by the journal
+    _subscribers: dict[int, list[weakref.ref[Any]]] = attrs.field(factory=dict)
+    _dependents: list[weakref.ref[Any]] = attrs.field(factory=list)  # pushed on any change
+    on_jobspec: Callable[[int, Mapping[str, Any]], None] | None = None
+    """Called with each job's (redacted) jobspec as the journal sends it."""
+    version: int = 0
+    """Bumped whenever the journal changed a record."""
+    registry_changes: int = 0
+    """Bumped whenever the journal changed a record named ``registry_name``."""
+    registry_name: str = ""
+    events: int = 0
+    """How many journal events were applied."""
     _records: dict[int, JobRecord] = attrs.field(factory=dict)
     _entries: dict[int, dict[str, Any]] = attrs.field(factory=dict)  # what each came from
     _watched: set[int] = attrs.field(factory=set)
     _tracked: set[int] = attrs.field(factory=set)
-    _active: frozenset[int] = frozenset()
+    _active: set[int] = attrs.field(factory=set)
     _gone: set[int] = attrs.field(factory=set)
     _cursor: float | None = None
     _first_submit: float | None = None
@@ -79,6 +119,171 @@ class Watcher:
     def refreshed_at(self) -> float:
         """``time.monotonic()`` when the last refresh was sent."""
         return self._refreshed_at
+
+    # -- the stream ------------------------------------------------------------------
+
+    @property
+    def live(self) -> bool:
+        """Whether the journal stream is up (else records are polled)."""
+        return self._journal is not None and self._handle._lost is None
+
+    def start(self) -> bool:
+        """Open the journal stream and read the active jobs' history; False if the
+        instance will not stream to this client (then records are polled)."""
+        rpc = self._handle.rpc(JOURNAL_TOPIC, {"full": False}, 0, FLUX_RPC_STREAMING)
+        changed: set[int] = set()
+        try:
+            while True:
+                response = rpc.get()
+                rpc.reset()
+                if response["id"] == SENTINEL_ID:
+                    break
+                self._apply(response, changed)
+        except OSError as exc:
+            if isinstance(exc, ConnectionLostError) or exc.errno not in _NO_STREAM:
+                raise
+            return False
+        self._journal = rpc
+        self._settle(changed)
+        return True
+
+    def sync(self) -> int:
+        """Apply every journal event that has arrived (never blocks, sends nothing);
+        returns how many responses were applied."""
+        journal = self._journal
+        if journal is None or not self.live:
+            return 0
+        self._handle._pump()
+        if not journal.is_ready():
+            return 0
+        changed: set[int] = set()
+        count = 0
+        while journal.is_ready():
+            try:
+                response = journal.get()
+            except OSError:
+                # The stream ended (the instance stopped it, or the connection is
+                # gone): fall back on polling, starting with a full refresh.
+                self._journal = None
+                self._refreshed_at = -math.inf
+                break
+            journal.reset()
+            self._apply(response, changed)
+            count += 1
+        self._settle(changed)
+        return count
+
+    def barrier(self) -> None:
+        """Make sure every event the instance posted before now has been applied
+        (one round trip to the job manager, which answers after its journal)."""
+        if self.live:
+            try:
+                self._handle.rpc(_BARRIER_TOPIC, {}).get()
+            except OSError as exc:
+                if isinstance(exc, ConnectionLostError):
+                    raise
+        self.sync()
+
+    def catch_up(self, max_age: float) -> None:
+        """Before a lookup (a retrieval, a listing): with the stream, apply every event
+        posted until now (:meth:`barrier`: another connection may have seen an event
+        this one has not received yet); without, refresh if older than ``max_age``."""
+        if self.live:
+            self.barrier()
+        else:
+            self.refresh(max_age)
+
+    def wait_event(self, timeout: float | None) -> int:
+        """Block until journal events arrive, ``timeout`` seconds pass, or the stream
+        ends; apply what arrived and return how many responses that was (0: none)."""
+        journal = self._journal
+        if journal is None or not self.live:
+            return 0
+        try:
+            journal.wait_for(-1.0 if timeout is None else max(timeout, 0.0))
+        except TimeoutError:
+            return 0
+        except OSError as exc:
+            if exc.errno != errno.ETIMEDOUT:
+                raise
+            return 0
+        return self.sync()
+
+    async def await_event(self) -> bool:
+        """The asyncio twin of :meth:`wait_event` (no timeout: use asyncio's)."""
+        journal = self._journal
+        if journal is None or not self.live:
+            return False
+        await aready(journal)
+        return self.sync() > 0
+
+    @property
+    def dependents(self) -> list[Any]:
+        """The dependent subscribers still alive."""
+        return [s for s in (ref() for ref in self._dependents) if s is not None]
+
+    def subscribe(self, jobid: int | None, subscriber: Subscriber, dependent: bool = False) -> None:
+        """Push ``jobid``'s new records to ``subscriber`` (held weakly); a ``dependent``
+        subscriber is also told of every other job's change."""
+        if jobid is not None:
+            self._subscribers.setdefault(jobid, []).append(weakref.ref(subscriber))
+        if dependent:
+            self._dependents.append(weakref.ref(subscriber))
+
+    def _apply(self, response: Mapping[str, Any], changed: set[int]) -> None:
+        jobid = int(response["id"])
+        jobspec = response.get("jobspec")
+        entry = self._live.get(jobid)
+        if entry is None:
+            if not response["events"] or response["events"][0].get("name") != "submit":
+                return  # a job forgotten here once it ended unwatched
+            entry = self._live[jobid] = new_entry(jobid, jobspec)
+        if jobspec is not None and self.on_jobspec is not None:
+            self.on_jobspec(jobid, jobspec)
+        for event in response["events"]:
+            apply_event(entry, event["name"], event["timestamp"], event.get("context"))
+            self.events += 1
+        changed.add(jobid)
+
+    def _settle(self, changed: set[int]) -> None:
+        """Turn changed entries into records and push them to their subscribers."""
+        if not changed:
+            return
+        self.version += 1
+        pushes: list[tuple[weakref.ref[Any], JobRecord]] = []
+        for jobid in changed:
+            entry = self._live[jobid]
+            record = JobRecord.from_listing(entry)
+            self._records[jobid] = record
+            self._entries.pop(jobid, None)
+            if record.name == self.registry_name:
+                self.registry_changes += 1
+            refs = self._subscribers.get(jobid)
+            if record.final:
+                self._active.discard(jobid)
+                self._tracked.discard(jobid)
+                del self._live[jobid]
+                if not refs and jobid not in self._watched and record.name != self.registry_name:
+                    self._records.pop(jobid, None)
+            else:
+                self._active.add(jobid)
+            if refs:
+                pushes.extend((ref, record) for ref in refs)
+        for ref, record in pushes:
+            subscriber = ref()
+            if subscriber is not None:
+                subscriber._pushed(record)
+        if self._dependents:
+            records = [self._records[jobid] for jobid in changed if jobid in self._records]
+            alive = []
+            for ref in self._dependents:
+                subscriber = ref()
+                if subscriber is not None:
+                    alive.append(ref)
+                    subscriber._others_changed(records)
+            self._dependents = alive
+
+    # -- records ---------------------------------------------------------------------
 
     def track(self, jobid: int, submitted: float | None = None) -> None:
         """Keep the record of ``jobid`` fresh until the job is inactive.
@@ -110,6 +315,9 @@ class Watcher:
 
     def ingest(self, entry: dict[str, Any] | JobRecord) -> JobRecord:
         """Merge a job-list entry (or record); returns the record now held."""
+        jobid = int(entry.id if isinstance(entry, JobRecord) else entry["id"])
+        if jobid in self._live:
+            return self._records[jobid]  # the journal's record is the current one
         if isinstance(entry, JobRecord):
             record = entry
         else:
@@ -131,6 +339,10 @@ class Watcher:
 
     def refresh(self, max_age: float = 0.0) -> None:
         """Bring every record up to date unless the last refresh is under ``max_age`` s old."""
+        if self.live:
+            self.sync()
+            if self.live:
+                return
         if time.monotonic() - self._refreshed_at < max_age:
             return
         self._refreshed_at = time.monotonic()
@@ -151,7 +363,7 @@ class Watcher:
         # Records of jobs no object watches are kept only while they are active.
         for jobid in self._active - active - self._watched:
             self._drop(jobid)
-        self._active = frozenset(active)
+        self._active = active
         seen = set(active)
         if ended_rpc is not None:
             for entry in stream_listing(ended_rpc):
@@ -200,7 +412,9 @@ class Watcher:
         brings every such job at once; any other job is asked for alone.
         """
         if jobid not in self._records and jobid not in self._gone:
-            if jobid in self._tracked:
+            self.sync()  # a job this process just submitted: its events have arrived
+        if jobid not in self._records and jobid not in self._gone:
+            if jobid in self._tracked and not self.live:
                 self.refresh()
             else:
                 self._lookup_missing([jobid])

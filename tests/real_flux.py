@@ -1,0 +1,39 @@
+"""Real-Flux fixtures for any test module: skip cleanly when no Flux can be run.
+
+``flux_session_uri`` runs one ``flux start`` per test session (see
+:mod:`tests.flux_broker`); tests that use it need the ``flux`` marker.
+"""
+
+from __future__ import annotations
+
+import errno
+from collections.abc import Iterator
+
+import pytest
+
+from fluxsdk._ffi import LibfluxUnavailableError, load_libflux
+from tests.flux_broker import find_flux, flux_broker
+
+__all__ = ["flux_session_uri", "require_flux"]
+
+
+def require_flux() -> str:
+    """The ``flux`` command, with a libflux-core fluxsdk can load; else skip the test."""
+    try:
+        load_libflux()
+    except LibfluxUnavailableError as exc:
+        why = "not found" if exc.errno == errno.ENOENT else "unusable"
+        pytest.skip(
+            f"libflux-core {why}: install flux-core and put its bin on PATH, or set FLUXSDK_FLUX"
+        )
+    flux = find_flux()
+    if flux is None:
+        pytest.skip("no flux command: put flux-core's bin on PATH or set FLUXSDK_FLUX")
+    return flux
+
+
+@pytest.fixture(scope="session")
+def flux_session_uri() -> Iterator[str]:
+    """A real Flux instance (``flux start``) for the session."""
+    with flux_broker(require_flux()) as uri:
+        yield uri
