@@ -102,30 +102,27 @@ def get_key_direct(flux_handle: Flux, key: str, namespace: str | None = None) ->
     return _decode_value(_lookup(flux_handle, key, 0, namespace))
 
 
-def exists(flux_handle: Flux, key: str, namespace: str | None = None) -> bool:
-    """True if ``key`` exists, as a value or a directory."""
+def _is_dir(flux_handle: Flux, key: str, namespace: str | None) -> bool | None:
+    """True for a directory, False for a value, None when ``key`` does not exist."""
     try:
         _lookup(flux_handle, key, 0, namespace)
     except OSError as exc:
         if exc.errno == errno.ENOENT:
-            return False
-        if exc.errno == errno.EISDIR:
-            return True
-        raise
-    return True
-
-
-def isdir(flux_handle: Flux, key: str, namespace: str | None = None) -> bool:
-    """True if ``key`` is a directory (False if it is a value or does not exist)."""
-    try:
-        _lookup(flux_handle, key, 0, namespace)
-    except OSError as exc:
-        if exc.errno == errno.ENOENT:
-            return False
+            return None
         if exc.errno == errno.EISDIR:
             return True
         raise
     return False
+
+
+def exists(flux_handle: Flux, key: str, namespace: str | None = None) -> bool:
+    """True if ``key`` exists, as a value or a directory."""
+    return _is_dir(flux_handle, key, namespace) is not None
+
+
+def isdir(flux_handle: Flux, key: str, namespace: str | None = None) -> bool:
+    """True if ``key`` is a directory (False if it is a value or does not exist)."""
+    return _is_dir(flux_handle, key, namespace) is True
 
 
 def get_dir(flux_handle: Flux, key: str = ".", namespace: str | None = None) -> KVSDir:
