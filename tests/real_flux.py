@@ -24,7 +24,7 @@ def require_flux() -> str:
     except LibfluxUnavailableError as exc:
         why = "not found" if exc.errno == errno.ENOENT else "unusable"
         pytest.skip(
-            f"libflux-core {why}: install flux-core and put its bin on PATH, or set FLUXSDK_FLUX"
+            f"libflux-core {why}: install flux-core and put its bin on PATH, or set FLUXSDK_LIBFLUX"
         )
     flux = find_flux()
     if flux is None:

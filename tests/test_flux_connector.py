@@ -41,7 +41,8 @@ from fluxsdk.core import (
 from fluxsdk.core.connectors._flux import FluxCoreConnector
 from fluxsdk.errors import FluxSDKError
 from fluxsdk.job import JobID, JobspecV1
-from tests.flux_broker import find_flux, flux_broker
+from tests.flux_broker import flux_broker
+from tests.real_flux import require_flux
 
 ROOT = Path(__file__).resolve().parents[1]
 TYPINGS = ROOT / "typings" / "_libflux_core.pyi"
@@ -113,17 +114,7 @@ def test_embedded_instance_works_without_libflux(
 @pytest.fixture(scope="session")
 def flux_command() -> str:
     """The ``flux`` command, with a libflux-core fluxsdk can load (else skip)."""
-    try:
-        load_libflux()
-    except LibfluxUnavailableError as exc:
-        why = "not found" if exc.errno == errno.ENOENT else "unusable"
-        pytest.skip(
-            f"libflux-core {why}: install flux-core and put its bin on PATH, or set FLUXSDK_LIBFLUX"
-        )
-    flux = find_flux()
-    if flux is None:
-        pytest.skip("no flux command: put flux-core's bin on PATH or set FLUXSDK_FLUX")
-    return flux
+    return require_flux()
 
 
 @pytest.fixture(scope="session")

@@ -591,16 +591,10 @@ def test_ordinary_yaml_still_loads() -> None:
 @pytest.fixture(scope="module")
 def flux_uri() -> Iterator[str]:
     """A real Flux instance (``flux start``), or skip."""
-    from fluxsdk._ffi import LibfluxUnavailableError, load_libflux
-    from tests.flux_broker import find_flux, flux_broker
+    from tests.flux_broker import flux_broker
+    from tests.real_flux import require_flux
 
-    try:
-        load_libflux()
-    except LibfluxUnavailableError:
-        pytest.skip("libflux-core not found: put flux-core's bin on PATH or set FLUXSDK_LIBFLUX")
-    flux = find_flux()
-    if flux is None:
-        pytest.skip("no flux command: put flux-core's bin on PATH or set FLUXSDK_FLUX")
+    flux = require_flux()
     with flux_broker(flux) as uri:
         yield uri
 
