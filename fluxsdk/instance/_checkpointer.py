@@ -1,12 +1,15 @@
 """WAL checkpoints off the event loop.
 
 SQLite's automatic checkpoint runs inside the ``COMMIT`` that crosses its
-threshold: it copies the write-ahead log into the database file and syncs it,
-on the event loop's thread, while every request waits. The store turns it off
-and asks this thread instead, which checkpoints through a connection of its
-own (SQLite lets a checkpoint run beside the writer; Python's sqlite3 releases
-the GIL while it works). Durability is unchanged: a commit is on disk once
-its log frames are synced, before any checkpoint.
+threshold (1,000 pages): it copies the write-ahead log into the database file
+and syncs it, on the event loop's thread, while every request waits. The store
+asks this thread for a checkpoint halfway there; it runs through a connection
+of its own (SQLite lets a checkpoint run beside the writer; Python's sqlite3
+releases the GIL while it works), so the automatic one finds most of the log
+copied already. That one still runs: only a checkpoint made between the
+writer's transactions lets the next one start the log from its beginning,
+which keeps the log file small under a steady stream of writes. Durability is
+unchanged: a commit is on disk once its log frames are synced.
 """
 
 from __future__ import annotations

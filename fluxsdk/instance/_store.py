@@ -59,9 +59,10 @@ CREATE TABLE IF NOT EXISTS eventlogs (
 """
 
 _SIGN_BIT = 1 << 63
-# Bytes of rows written between two checkpoint requests: about SQLite's own
-# automatic threshold (1,000 pages of 4 KiB).
-CHECKPOINT_BYTES = 4 << 20
+# Bytes of rows written between two requests for a checkpoint on the thread
+# (see _checkpointer): half SQLite's own automatic threshold (1,000 pages of
+# 4 KiB), so when the commit that crosses it checkpoints, little is left to copy.
+CHECKPOINT_BYTES = 2 << 20
 # The eventlogs a job may get (main, output, the shell's exec eventlog): a new
 # job's are known to be empty, so appending to them never asks the database.
 _JOB_EVENTLOGS = ("eventlog", "guest.output", "guest.exec.eventlog")
@@ -85,8 +86,6 @@ class Store:
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
-        # Checkpoints run on a thread of their own, not inside a commit (see _checkpointer).
-        self._db.execute("PRAGMA wal_autocheckpoint=0")
         self._db.executescript(_SCHEMA)
         self._checkpointer = Checkpointer(path)
         self._unchecked_bytes = 0  # written since the last checkpoint request
