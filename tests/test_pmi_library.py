@@ -387,6 +387,11 @@ TASKMAPS: list[tuple[str | None, str | None, int, tuple[int, list[int]] | int]] 
     (None, "0-1;2-3", 2, (2, [2, 3])),
     (None, "0;2", 0, (1, [0])),  # raw with task 1 on no node: unreadable
     (None, "0-1;1-3", 0, (1, [0])),  # task 1 on two nodes
+    (None, "0,,1;2-3", 3, (2, [2, 3])),  # RFC 22 idsets: an empty element is nothing
+    (None, "1,0;2-3", 3, (1, [3])),  # ids out of order: unreadable
+    (None, "0-1,1-2;3", 1, (1, [1])),  # overlapping ranges too
+    (None, "0-1;2-2;3", 3, (1, [3])),  # and a range that is one id
+    (None, "00-1;2-3", 3, (1, [3])),  # and a leading zero
     ('{"version":1,"map":[[0,2,1,2]]}', None, 3, (2, [1, 3])),
     ("[[0,1,3,1],[1,1,1,1]]", None, 3, (1, [3])),  # the bare array
     ('{ "x": {"y": [1, "a\\"]"]}, "map" : [[0,2,2,1]] , "version" : 1 }', None, 1, (2, [0, 1])),
@@ -395,6 +400,10 @@ TASKMAPS: list[tuple[str | None, str | None, int, tuple[int, list[int]] | int]] 
     ('{"version":1,"map":[[0,2,2,1]]}', "(vector,(0,4,1))", 3, (2, [2, 3])),  # taskmap first
     ('{"version":1,"map":[[0,2,2,1]]} x', None, 3, (1, [3])),
     ('{"version":1,"map":[[0,1,1.5,1]]}', None, 0, (1, [0])),
+    ('{"version":1,"map":[[00,2,2,1]]}', None, 3, (1, [3])),  # JSON has no leading zeros
+    ('{"version":1,"map":[[0,2,2,1,"more"]]}', None, 3, (2, [2, 3])),  # past 4: not read
+    ('{"version":1,"map":[[0,2,2]]}', None, 3, (1, [3])),  # fewer than 4
+    ('{"version":1,"map":[[0,0,2,1]]}', None, 0, (1, [0])),  # no node
     ('{"version":1,"map":[[0,2,2,1]]}', None, 5, -1),  # the rank is on no node
 ]
 

@@ -165,56 +165,38 @@ static int runs_push(struct run **runs, size_t *count, size_t *capacity, struct 
     return 0;
 }
 
-/* Add the ranges of one node's idset; within it ids form a set (overlaps merge). */
-static int raw_node(const char *ids, long long node, struct run **runs, size_t *count,
-                    size_t *capacity)
+/* An RFC 22 id: digits, no leading zero. */
+static int rfc22_id(const char *s, char **end, long long *id)
 {
-    size_t begin = *count;
-    const char *s = ids;
+    if (!isdigit((unsigned char)*s))
+        return -1;
+    errno = 0;
+    *id = strtoll(s, end, 10);
+    if (errno != 0 || *id > INT_MAX || (*s == '0' && *end - s > 1))
+        return -1;
+    return 0;
+}
 
-    while (*s) {
+/* Add the ranges of one node's idset (RFC 22: "0-3,5,7-8", ids strictly ascending). */
+static int raw_node(char *ids, long long node, struct run **runs, size_t *count, size_t *capacity)
+{
+    long long last = -1;
+    char *save = NULL;
+
+    for (char *tok = strtok_r(ids, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         char *end;
         long long lo, hi;
-        if (!isdigit((unsigned char)*s))
+        if (rfc22_id(tok, &end, &lo) < 0)
             goto invalid;
-        errno = 0;
-        lo = strtoll(s, &end, 10);
         hi = lo;
-        if (errno != 0 || lo > INT_MAX)
+        if (*end == '-' && (rfc22_id(end + 1, &end, &hi) < 0 || hi <= lo))
             goto invalid;
-        if (*end == '-') {
-            s = end + 1;
-            if (!isdigit((unsigned char)*s))
-                goto invalid;
-            hi = strtoll(s, &end, 10);
-            if (errno != 0 || hi > INT_MAX || hi < lo)
-                goto invalid;
-        }
+        if (*end != '\0' || lo <= last)
+            goto invalid;
         if (runs_push(runs, count, capacity, (struct run){lo, hi - lo + 1, node}) < 0)
             return -1;
-        if (*end == ',')
-            end++;
-        else if (*end != '\0')
-            goto invalid;
-        s = end;
+        last = hi;
     }
-    /* A set: sort this node's ranges and merge those that touch or overlap. */
-    size_t n = *count - begin;
-    struct run *mine = *runs + begin;
-    qsort(mine, n, sizeof(*mine), by_first);
-    size_t kept = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (kept > 0 && mine[i].first <= mine[kept - 1].first + mine[kept - 1].count) {
-            long long end = mine[i].first + mine[i].count;
-            long long prev_end = mine[kept - 1].first + mine[kept - 1].count;
-            if (end > prev_end)
-                mine[kept - 1].count = end - mine[kept - 1].first;
-        }
-        else {
-            mine[kept++] = mine[i];
-        }
-    }
-    *count = begin + kept;
     return 0;
 invalid:
     errno = EINVAL;
@@ -239,7 +221,8 @@ static struct taskmap *parse_raw(const char *text)
             goto fail;
     }
     /* Across nodes, the ids must cover 0..N-1 once each. */
-    qsort(runs, count, sizeof(*runs), by_first);
+    if (count > 0)
+        qsort(runs, count, sizeof(*runs), by_first);
     long long next = 0;
     for (size_t i = 0; i < count; i++) {
         if (runs[i].first != next) { /* a task on two nodes, or one on none */
@@ -312,6 +295,8 @@ static int number(struct cursor *c, long long *value, int *is_int)
     if (*c->p == '-')
         c->p++;
     if (!isdigit((unsigned char)*c->p))
+        return -1;
+    if (*c->p == '0' && isdigit((unsigned char)c->p[1])) /* JSON has no leading zeros */
         return -1;
     while (isdigit((unsigned char)*c->p))
         c->p++;
