@@ -72,14 +72,14 @@ def build_pmi_library(
     target = out_dir / PMI_LIBRARY
     soname = out_dir / PMI_SONAME
 
-    def give_up(reason: str) -> None:
+    def give_up(reason: str, detail: str = "") -> None:
         for stale in (target, soname):
             if stale.is_symlink() or stale.exists():
                 stale.unlink()
         warn(
             f"fluxsdk: {reason}: its PMI-1 client library ({PMI_LIBRARY}) is not built, so "
             "the embedded instance's jobs get no FLUX_PMI_LIBRARY_PATH. Install a C compiler "
-            "(e.g. gcc) and reinstall fluxsdk to have it."
+            "(e.g. gcc) and reinstall fluxsdk to have it." + (f"\n{detail}" if detail else "")
         )
 
     compiler = find_compiler(env)
@@ -109,7 +109,7 @@ def build_pmi_library(
     if proc.returncode != 0:
         partial.unlink(missing_ok=True)
         detail = (proc.stderr or proc.stdout).strip()
-        give_up(f"compiling {PMI_LIBRARY} failed ({shlex.join(argv)}):\n{detail}\n")
+        give_up(f"compiling {PMI_LIBRARY} failed ({shlex.join(argv)})", detail)
         return None
     os.replace(partial, target)
     if soname.is_symlink() or soname.exists():
