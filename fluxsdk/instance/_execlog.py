@@ -79,7 +79,6 @@ class ShellRecord:
         userid: the job's owner (names the shell's service, as in flux).
         ranks: the ranks of the job's nodes, leader first.
         verbose: the ``verbose`` shell option (0, 1 or 2).
-        flush: asks the broker to commit and deliver soon.
         emit_log: writes a log message ``(level, message)`` to the output eventlog.
     """
 
@@ -90,7 +89,6 @@ class ShellRecord:
         userid: int,
         ranks: Sequence[int],
         verbose: int,
-        flush: Callable[[], None],
         emit_log: Callable[[int, str], None],
     ) -> None:
         self._store = store
@@ -98,7 +96,6 @@ class ShellRecord:
         self._userid = userid
         self._ranks = list(ranks)
         self._level = LOG_NOTICE + min(max(verbose, 0), 2)
-        self._flush = flush
         self._emit_log = emit_log
         self._task_exited = False
         self._done = False
@@ -107,7 +104,6 @@ class ShellRecord:
         """Append an entry to the job's exec eventlog."""
         entry = encode_entry(name, context if context is not None else {}, time.time())
         self._store.append(self._jobid, EXEC_EVENTLOG, entry)
-        self._flush()
 
     def log(self, level: int, message: str) -> None:
         """A shell log message, kept if ``level`` is within the shell's log level."""
@@ -128,6 +124,8 @@ class ShellRecord:
     def shell_start(self, plans: Sequence[TaskPlan]) -> None:
         """Every task was started: ``shell.start`` with the task map, and its log lines."""
         self.event("shell.start", {"taskmap": taskmap(plans, self._ranks)})
+        if self._level < LOG_INFO:
+            return  # the lines below are not kept: not worth their idsets
         for node, rank in enumerate(self._ranks):
             mine = [p for p in plans if p.node_rank == rank]
             if mine:

@@ -58,7 +58,10 @@ class Launch:
 
     def cleanup(self) -> None:
         """Remove the job's temporary directory (and a nested instance's state)."""
-        shutil.rmtree(self.tmpdir, ignore_errors=True)
+        try:
+            os.rmdir(self.tmpdir)  # most jobs leave it empty: one system call
+        except OSError:
+            shutil.rmtree(self.tmpdir, ignore_errors=True)
 
 
 def prepare_launch(
@@ -85,7 +88,7 @@ def prepare_launch(
     rlimits = dict(_mapping(options.get("rlimit"), "shell option rlimit"))
     jobid = JobID(job.id)
     f58 = jobid.f58
-    tmpdir = tempfile.mkdtemp(prefix=f"fluxsdk-{jobid.f58plain}-", dir=job_tmp_base())
+    tmpdir = _job_tmpdir(jobid.f58plain)
     try:
         _stage_files(tmpdir, _mapping(system.get("files"), "files"))
         plans = _plan_tasks(job, allocation, resources, options.get("per-resource"))
@@ -128,6 +131,20 @@ def prepare_launch(
         rlimits=rlimits,
         options=dict(options),
     )
+
+
+# This process's part of job directory names: job IDs repeat across instances.
+_TMPDIR_TOKEN = os.urandom(4).hex()
+
+
+def _job_tmpdir(f58plain: str) -> str:
+    """Make a job's private temporary directory (mode 0700, a name nobody had)."""
+    path = os.path.join(job_tmp_base(), f"fluxsdk-{f58plain}-{_TMPDIR_TOKEN}")
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:  # taken (by anyone): a random name, as mkdtemp makes them
+        return tempfile.mkdtemp(prefix=f"fluxsdk-{f58plain}-", dir=job_tmp_base())
+    return path
 
 
 @functools.cache
