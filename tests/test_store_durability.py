@@ -139,3 +139,34 @@ def test_events_nobody_waits_for_reach_the_disk_soon(tmp_path: Path) -> None:
             assert time.monotonic() < deadline, "start never committed"
             time.sleep(0.01)
         h.rpc("job-manager.kill", {"id": jobid, "signum": 9}).get()
+
+
+def test_the_log_is_checkpointed_off_the_committing_thread(tmp_path: Path) -> None:
+    """Commits never checkpoint themselves; past CHECKPOINT_BYTES a thread copies the
+    log into the database file, and closing the store stops that thread."""
+    import threading
+
+    from fluxsdk.instance import _store
+
+    db = tmp_path / "state.db"
+    store = Store(str(db))
+    store.job_add(1, 0, "J", "{}")
+    entry = '{"timestamp":1.0,"name":"data","context":{"data":"' + "x" * 4000 + '"}}\n'
+    try:
+        for _ in range(2):  # below the threshold: the log only grows
+            store.append(1, "guest.output", entry)
+            store.commit()
+        small = db.stat().st_size
+        for _ in range(_store.CHECKPOINT_BYTES // len(entry) + 1):
+            store.append(1, "guest.output", entry)
+        store.commit()
+        deadline = time.monotonic() + 10
+        while db.stat().st_size < _store.CHECKPOINT_BYTES:
+            assert time.monotonic() < deadline, f"never checkpointed ({small} bytes)"
+            time.sleep(0.01)
+        assert small < 64 << 10
+        assert any(t.name == "fluxsdk-wal-checkpoint" for t in threading.enumerate())
+    finally:
+        store.close()
+    assert not any(t.name == "fluxsdk-wal-checkpoint" for t in threading.enumerate())
+    assert len(_rows(db, "SELECT * FROM eventlogs")) == _store.CHECKPOINT_BYTES // len(entry) + 3

@@ -25,6 +25,8 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from fluxsdk.instance._checkpointer import Checkpointer
+
 __all__ = ["Store"]
 
 log = logging.getLogger("fluxsdk.instance")
@@ -57,6 +59,9 @@ CREATE TABLE IF NOT EXISTS eventlogs (
 """
 
 _SIGN_BIT = 1 << 63
+# Bytes of rows written between two checkpoint requests: about SQLite's own
+# automatic threshold (1,000 pages of 4 KiB).
+CHECKPOINT_BYTES = 4 << 20
 # The eventlogs a job may get (main, output, the shell's exec eventlog): a new
 # job's are known to be empty, so appending to them never asks the database.
 _JOB_EVENTLOGS = ("eventlog", "guest.output", "guest.exec.eventlog")
@@ -80,7 +85,11 @@ class Store:
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
+        # Checkpoints run on a thread of their own, not inside a commit (see _checkpointer).
+        self._db.execute("PRAGMA wal_autocheckpoint=0")
         self._db.executescript(_SCHEMA)
+        self._checkpointer = Checkpointer(path)
+        self._unchecked_bytes = 0  # written since the last checkpoint request
         self._in_txn = False
         # Every write of the open transaction, to replay if one of them fails.
         self._journal: list[tuple[str, list[tuple[Any, ...]]]] = []
@@ -172,6 +181,9 @@ class Store:
                         self._db.execute("ROLLBACK")
             self._in_txn = False
             self._journal.clear()
+            if self._unchecked_bytes >= CHECKPOINT_BYTES:
+                self._unchecked_bytes = 0
+                self._checkpointer.request()
         self._wanted = False
         unpublished, self._unpublished = self._unpublished, []
         for jobid, path, entry in unpublished:
@@ -214,7 +226,8 @@ class Store:
             self.commit()
             if not self.dirty:
                 break
-        self._db.close()
+        self._checkpointer.close()
+        self._db.close()  # the last connection: SQLite checkpoints and removes the log
 
     # -- instance metadata ---------------------------------------------------------
 
@@ -233,6 +246,7 @@ class Store:
 
     def job_add(self, jobid: int, userid: int, signed: str, jobspec: str) -> None:
         self._new_jobs.append((_sql_id(jobid), userid, signed, jobspec))
+        self._unchecked_bytes += len(signed) + len(jobspec)
         self.on_write()
         # A new job's eventlogs are empty: no need to ask the database later.
         for path in _JOB_EVENTLOGS:
@@ -311,6 +325,7 @@ class Store:
         seq += 1
         self._seq[key] = seq
         self._rows.append((_sql_id(jobid), path, seq, entry))
+        self._unchecked_bytes += len(entry)
         self._unpublished.append((jobid, path, entry))
         if key in self._watchers:
             self._want()
