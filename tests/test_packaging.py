@@ -199,6 +199,10 @@ def test_wheel_install_gives_mypy_the_types(workdir: Path) -> None:
     assert Path(purelib, "fluxsdk", "py.typed").is_file()
     words = "from fluxsdk.job import JobID; print(JobID(123456789).words)"
     assert env.python_out(words) == _run([sys.executable, "-c", words], ROOT).strip()
+    # The PMI-1 client library compiled into the wheel (when this machine has a compiler).
+    if shutil.which("cc") or shutil.which("gcc") or os.environ.get("CC"):
+        found = env.python_out("from fluxsdk.instance._pmilib import pmi_library as p; print(p())")
+        assert found == str(Path(purelib, "fluxsdk", "instance", "_lib", "libpmi.so"))
     version = _run([str(env.path / "bin" / "fluxsdk"), "--version"], workdir).strip()
     assert version == f"fluxsdk {fluxsdk.__version__}"
     _check_exposes_only_fluxsdk(env)
@@ -221,5 +225,8 @@ def test_editable_install_gives_mypy_the_types(workdir: Path) -> None:
     where = Path(env.python_out("import fluxsdk.job, fluxsdk.model; print(fluxsdk.__file__)"))
     assert where.resolve() == ROOT / "fluxsdk" / "__init__.py"
     assert not list(purelib.glob("__editable__*"))  # no import hook
+    if shutil.which("cc") or shutil.which("gcc") or os.environ.get("CC"):  # built in the tree
+        found = env.python_out("from fluxsdk.instance._pmilib import pmi_library as p; print(p())")
+        assert found == str(ROOT / "fluxsdk" / "instance" / "_lib" / "libpmi.so")
     _check_exposes_only_fluxsdk(env)
     _check_types(workdir, env)

@@ -45,6 +45,7 @@ from fluxsdk.instance._job import (
     State,
 )
 from fluxsdk.instance._pmi import PMI_FD, PmiServer
+from fluxsdk.instance._pmilib import pmi_library_env
 from fluxsdk.instance._queues import Queues
 from fluxsdk.instance._sched import (
     Allocation,
@@ -793,6 +794,8 @@ class JobManager:
         size = str(len(plans))
 
         shell_env = _shell_env(job, launch)
+        if pmi is not None:  # our libpmi.so, as flux's shell (pmi plugin) gives its own
+            shell_env.update(pmi_library_env(launch.env))
 
         def task_env(plan: TaskPlan) -> dict[str, str]:
             extra = {

@@ -1495,3 +1495,99 @@ def _pmi_off(ctx: Ctx) -> None:
 def _result_summary(ctx: Ctx, jid: JobID) -> dict[str, Any]:
     info = job.result(ctx.handle, jid)
     return {"result": info.result, "returncode": info.returncode}
+
+
+# -- the PMI-1 client library the job shell names (FLUX_PMI_LIBRARY_PATH) -------------------
+
+_PMI_LIBRARY_CLIENT = Path(__file__).resolve().parents[1] / "pmi_library_client.py"
+
+
+def _client_reports(ctx: Ctx, stdout: str) -> None:
+    """Each task's report (``tests/pmi_library_client.py``): a fact per call, by rank."""
+    for line in sorted(stdout.splitlines()):
+        report = json.loads(line)
+        for index, (call, *answer) in enumerate(report["calls"]):
+            ctx.fact(f"rank{report['rank']}.{index:02d} {call}", answer)
+
+
+@scenario("pmi-library")
+def _pmi_library(ctx: Ctx) -> None:
+    """Two tasks load the job shell's PMI-1 library (ctypes) and call the whole API:
+    init, identity, limits, put/commit/barrier/get of each other's values, error
+    returns (long key or value, missing key, short buffer, NULL), cliques, the refused
+    calls, finalize and after."""
+    jid = ctx.submit(ctx.spec(["python3", str(_PMI_LIBRARY_CLIENT), "job"], num_tasks=2))
+    ctx.wait_event(jid, "clean")
+    out = job.job_output(ctx.handle, jid)
+    _client_reports(ctx, out.stdout)
+    ctx.fact("stderr", out.stderr)
+    ctx.fact("result", job.result(ctx.handle, jid).result)
+
+
+@scenario("pmi-library-singleton")
+def _pmi_library_singleton(ctx: Ctx) -> None:
+    """The library with no PMI channel (PMI_FD, PMI_RANK, PMI_SIZE unset): what each
+    call answers, and PMI_Abort (a line on stderr, the exit code)."""
+    jid = ctx.submit(ctx.spec(["python3", str(_PMI_LIBRARY_CLIENT), "singleton"]))
+    ctx.wait_event(jid, "clean")
+    out = job.job_output(ctx.handle, jid)
+    _client_reports(ctx, out.stdout)
+    ctx.fact("stderr", out.stderr)
+    ctx.attempt("result", lambda: _result_summary(ctx, jid))
+
+
+@scenario("pmi-library-abort")
+def _pmi_library_abort(ctx: Ctx) -> None:
+    """Task 0 calls PMI_Abort through the library (a message with a newline): the
+    job ends with the exec exception, the other task is killed."""
+    jid = ctx.submit(ctx.spec(["python3", str(_PMI_LIBRARY_CLIENT), "abort"], num_tasks=2))
+    ctx.wait_event(jid, "clean")
+    ctx.eventlog(jid)
+    # Task 0's line only: whether task 1 printed before it was killed is a race.
+    out = job.job_output(ctx.handle, jid)
+    ctx.fact("stdout", [line for line in out.stdout.splitlines() if '"rank": 0' in line])
+    ctx.attempt("result", lambda: _result_summary(ctx, jid))
+
+
+_PMI_LIBRARY_ENV = r"""
+import json, os
+lib = os.environ.get("FLUX_PMI_LIBRARY_PATH")
+search = os.environ.get("LD_LIBRARY_PATH")
+facts = {"FLUX_PMI_LIBRARY_PATH": None, "LD_LIBRARY_PATH": None}
+if lib is not None:
+    where = os.path.dirname(lib)
+    facts["FLUX_PMI_LIBRARY_PATH"] = {
+        "absolute": os.path.isabs(lib),
+        "name": os.path.basename(lib),
+        "a file": os.path.isfile(lib),
+        "libpmi.so.0 beside it": os.path.isfile(os.path.join(where, "libpmi.so.0")),
+    }
+if search is not None:
+    here = os.path.dirname(lib) if lib else None
+    facts["LD_LIBRARY_PATH"] = ["$LIBDIR" if p == here else p for p in search.split(":")]
+print(json.dumps(facts, sort_keys=True))
+"""
+
+
+@scenario("pmi-library-env")
+def _pmi_library_env(ctx: Ctx) -> None:
+    """FLUX_PMI_LIBRARY_PATH and LD_LIBRARY_PATH (the library's directory first, then the
+    job's own value) with and without LD_LIBRARY_PATH in the job's environment, with it
+    empty, and with the shell option pmi off or naming pmi2."""
+    cases: list[tuple[str, dict[str, str], str | None]] = [
+        ("no LD_LIBRARY_PATH", {}, None),
+        ("LD_LIBRARY_PATH set", {"LD_LIBRARY_PATH": "/x/one:/x/two"}, None),
+        ("LD_LIBRARY_PATH empty", {"LD_LIBRARY_PATH": ""}, None),
+        ("pmi=off", {"LD_LIBRARY_PATH": "/x/one"}, "off"),
+        ("pmi=pmi2", {}, "pmi2"),
+    ]
+    jobs = []
+    for name, extra, pmi in cases:
+        js = ctx.spec(["python3", "-c", _PMI_LIBRARY_ENV], environment={**ctx.env, **extra})
+        if pmi is not None:
+            js.setattr_shell_option("pmi", pmi)
+        jobs.append((name, ctx.submit(js)))
+    for name, jid in jobs:
+        ctx.wait_event(jid, "clean")
+        out = job.job_output(ctx.handle, jid)
+        ctx.fact(name, json.loads(out.stdout) if out.stdout else out.stderr)
