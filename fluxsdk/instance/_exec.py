@@ -25,7 +25,7 @@ from typing import Any
 
 import attrs
 
-__all__ = ["JobExec", "SpawnError", "TaskPlan", "shell_status"]
+__all__ = ["JobExec", "SpawnError", "TaskPlan", "find_executable", "shell_status"]
 
 log = logging.getLogger("fluxsdk.instance")
 
@@ -159,7 +159,7 @@ def _write_labelled(fd: int, rank: int, stream: str, data: bytes) -> None:
     os.write(fd, b"".join(prefix + line for line in lines))
 
 
-def _find_executable(name: str, env: Mapping[str, str]) -> str:
+def find_executable(name: str, env: Mapping[str, str]) -> str:
     """Resolve a command as execvp would, with the job's PATH (not the broker's)."""
     if "/" in name:
         return name
@@ -288,7 +288,7 @@ class JobExec:
         env = dict(self._env)
         env.update(extra_env)
         if self._executable is None:
-            self._executable = _find_executable(self._argv[0], env)
+            self._executable = find_executable(self._argv[0], env)
         actions: list[tuple[Any, ...]] = []
         if self._stdin_pipe is not None:
             actions.append((os.POSIX_SPAWN_DUP2, self._stdin_pipe[0], 0))

@@ -36,7 +36,7 @@ from fluxsdk.hooks._instance import InstanceHooks, jobspec_document
 from fluxsdk.idset import IDSET_FLAG_BRACKETS, IDSET_FLAG_RANGE
 from fluxsdk.instance._broker import Broker, Request, RequestError
 from fluxsdk.instance._exec import JobExec, SpawnError, TaskPlan, shell_status
-from fluxsdk.instance._execlog import ShellRecord
+from fluxsdk.instance._execlog import ShellRecord, shell_service
 from fluxsdk.instance._job import (
     MAX_TASKS,
     RESULT_COMPLETED,
@@ -57,6 +57,7 @@ from fluxsdk.instance._shell import Launch, ShellError, prepare_launch
 from fluxsdk.instance._singleton import DESCRIPTION as SINGLETON
 from fluxsdk.instance._singleton import Singletons, explicit_name
 from fluxsdk.instance._store import Store
+from fluxsdk.instance._terminus import TerminusServer
 from fluxsdk.job._jobid import JobID, id_parse
 from fluxsdk.job._jobspec_rules import check_canonical, check_top_level, check_v1
 
@@ -150,6 +151,7 @@ class JobManager:
         self._redacted_texts: dict[int, tuple[dict[str, Any], str]] = {}
         self._launches: dict[int, Launch] = {}
         self._pmis: dict[int, PmiServer] = {}  # the PMI-1 server of each running job
+        self._terminus: dict[int, TerminusServer] = {}  # the terminus server of each shell
         # The exec eventlog and shell log of each job between start and finish.
         self._shells: dict[int, ShellRecord] = {}
         self._ingesting: set[asyncio.Task[None]] = set()  # submissions with ingest plugins
@@ -806,6 +808,7 @@ class JobManager:
                 "FLUX_JOB_NNODES": nnodes,
                 "FLUX_TASK_RANK": str(plan.rank),
                 "FLUX_TASK_LOCAL_ID": str(plan.local_id),
+                "FLUX_TERMINUS_SESSION": "0",  # as flux's shell, which runs a terminus server
             }
             if pmi is not None:  # the task's PMI-1 socket and identity, as flux's shell
                 extra.update(PMI_FD=str(PMI_FD), PMI_RANK=str(plan.rank), PMI_SIZE=size)
@@ -813,6 +816,17 @@ class JobManager:
                 extra["CUDA_VISIBLE_DEVICES"] = ",".join(map(str, plan.gpus))
             return extra
 
+        # The shell's terminus server; a session it starts gets the job's environment
+        # (without a task's PMI socket) and working directory.
+        shell_vars = {k: v for k, v in task_env(plans[0]).items() if not k.startswith("PMI_")}
+        self._terminus[job.id] = TerminusServer(
+            self.broker,
+            self.loop,
+            f"{shell_service(job.userid, job.id)}.terminus",
+            allocation.ranks[0],
+            env={**launch.env, **shell_vars},
+            cwd=launch.cwd,
+        )
         try:
             execution.start(task_env)
         except SpawnError as exc:
@@ -996,6 +1010,9 @@ class JobManager:
         pmi = self._pmis.pop(job.id, None)
         if pmi is not None:
             pmi.close()
+        terminus = self._terminus.pop(job.id, None)
+        if terminus is not None:
+            terminus.close()  # its sessions end with the shell
         if job.id in self._output_batches:
             self._flush_output(job)
             del self._output_batches[job.id]
@@ -1013,6 +1030,13 @@ class JobManager:
         if job.state in (State.RUN, State.CLEANUP) and job.status is None:
             self.post(job, "finish", {"status": status})
         self.broker.request_flush()
+
+    def close(self) -> None:
+        """The instance stops: the job shells' terminus sessions end."""
+        for terminus in self._terminus.values():
+            terminus.close()
+            terminus.reap()
+        self._terminus.clear()
 
     def _expire(self, job: Job) -> None:
         if job.state == State.RUN:

@@ -1495,3 +1495,7 @@ def _pmi_off(ctx: Ctx) -> None:
 def _result_summary(ctx: Ctx, jid: JobID) -> dict[str, Any]:
     info = job.result(ctx.handle, jid)
     return {"result": info.result, "returncode": info.returncode}
+
+
+# The terminus server of the job shell has scenarios of its own (registered on import).
+from tests.differential import scenarios_terminus  # noqa: E402, F401
