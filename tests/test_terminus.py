@@ -217,3 +217,35 @@ def test_terminal_output_that_is_not_text_travels_as_base64() -> None:
         message = data_message(raw)
         assert message["encoding"] == "base64"
         assert base64.b64decode(message["data"]) == raw
+
+
+def _interactive_job(h: Flux, command: list[str]) -> tuple[JobID, str]:
+    jobspec = JobspecV1.from_command(command)
+    jobspec.environment = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    jobspec.setattr_shell_option("pty", {"interactive": 1})
+    jid = job.submit(h, jobspec)
+    event = job.event_wait(h, jid, "shell.init", eventlog="guest.exec.eventlog")
+    assert event.context["pty"] == "terminus.0"
+    return jid, f"{event.context['service']}.terminus"
+
+
+def test_an_interactive_task_terminal_waits_for_its_client(uri: str) -> None:
+    """The task has exited; the job ends once a client has read its terminal."""
+    with Flux(uri) as h:
+        jid, service = _interactive_job(h, ["sh", "-c", "echo early; exit 3"])
+        assert _eventually(lambda: _sessions(h, service)[0]["exited"])
+        assert (job.get_job(h, jid) or {}).get("state") == "RUN"
+        client = _Client(h, f"{service}.0", mode="ro")
+        assert client.read_to_end()["status"] == 3 << 8
+        assert client.text == "early\r\n"
+        assert job.result(h, jid).returncode == 3
+
+
+def test_cancel_ends_a_job_whose_terminal_nobody_attached(uri: str) -> None:
+    with Flux(uri) as h:
+        jid, service = _interactive_job(h, ["true"])
+        assert _eventually(lambda: _sessions(h, service)[0]["exited"])
+        _end(h, jid)
+        with pytest.raises(OSError) as gone:
+            h.rpc(f"{service}.list").get()
+        assert gone.value.errno == errno.ENOSYS

@@ -202,6 +202,7 @@ class JobExec:
         on_log: LogCallback | None = None,
         on_task_exit: Callable[[TaskPlan, int, int], None] | None = None,
         task_fds: Callable[[TaskPlan], Mapping[int, int]] | None = None,
+        terminal: Callable[[TaskPlan], tuple[str, bool] | None] | None = None,
     ) -> None:
         self._loop = loop
         self._fds = _fds_of(loop)
@@ -225,6 +226,9 @@ class JobExec:
         self._on_task_exit = on_task_exit
         # Descriptors a task inherits besides stdio (a PMI socket): number -> the broker's fd.
         self._task_fds = task_fds
+        # Tasks whose stdio is a terminal (the shell's pty option): the terminal's
+        # path, and whether its output is captured (the task ends with the terminal).
+        self._terminal = terminal
         # Output files, opened once per job (as flux's shell does): path -> fd.
         self._files: dict[str, int] = {}
         # Streams the instance writes to a file itself (labelled): (rank, stream) -> fd.
@@ -290,14 +294,20 @@ class JobExec:
         if self._executable is None:
             self._executable = find_executable(self._argv[0], env)
         actions: list[tuple[Any, ...]] = []
-        if self._stdin_pipe is not None:
+        terminal = self._terminal(plan) if self._terminal is not None else None
+        if terminal is not None:
+            # Opened by the task, a session leader: its controlling terminal.
+            actions.append((os.POSIX_SPAWN_OPEN, 0, terminal[0], os.O_RDWR, 0))
+            actions += [(os.POSIX_SPAWN_DUP2, 0, 1), (os.POSIX_SPAWN_DUP2, 0, 2)]
+        elif self._stdin_pipe is not None:
             actions.append((os.POSIX_SPAWN_DUP2, self._stdin_pipe[0], 0))
         else:
             actions.append((os.POSIX_SPAWN_OPEN, 0, self._stdin_path, os.O_RDONLY, 0))
         pipes: dict[str, tuple[int, int]] = {}
         stdout_path = _task_path(self._stdout_path, plan)
         stderr_path = _task_path(self._stderr_path, plan) or stdout_path
-        for fd, stream, path in ((1, "stdout", stdout_path), (2, "stderr", stderr_path)):
+        streams = ((1, "stdout", stdout_path), (2, "stderr", stderr_path))
+        for fd, stream, path in streams if terminal is None else ():
             label = self._output_label.get(stream, self._output_label.get("stdout", False))
             if path is not None and not label:
                 actions.append((os.POSIX_SPAWN_DUP2, self._file(path), fd))
@@ -358,6 +368,15 @@ class JobExec:
         if self._on_spawn is not None:
             self._on_spawn(plan.rank, pid)
         task = _Task(plan, pid, pidfd, open_streams=len(pipes))
+        if terminal is not None:
+            # As flux's shell: the task's own stdio pipes end at once (stderr, and
+            # stdout unless the terminal's output is captured, until its end);
+            # told once the job's start is recorded.
+            self._loop.call_soon(self._on_eof, plan.rank, "stderr")
+            if terminal[1]:
+                task.open_streams = 1
+            else:
+                self._loop.call_soon(self._on_eof, plan.rank, "stdout")
         for stream, (read_end, write_end) in pipes.items():
             os.close(write_end)
             os.set_blocking(read_end, False)
@@ -402,6 +421,13 @@ class JobExec:
             self._on_eof(rank, stream)
         task.open_streams -= 1
         self._maybe_done(task)
+
+    def terminal_closed(self, rank: int) -> None:
+        """The captured terminal of task ``rank`` was read to its end."""
+        for task in self._tasks:
+            if task.plan.rank == rank and task.open_streams:
+                task.open_streams -= 1
+                self._maybe_done(task)
 
     def _reap(self, task: _Task) -> None:
         try:

@@ -124,10 +124,12 @@ class ShellRecord:
         self.event("init")
         self.event("starting")
 
-    def shell_init(self) -> None:
-        """The shell is up and its output eventlog exists: ``shell.init``."""
+    def shell_init(self, extra: dict[str, Any] | None = None) -> None:
+        """The shell is up and its output eventlog exists: ``shell.init`` (with what
+        shell plugins add to its context, ``extra``)."""
         service = shell_service(self._userid, self._jobid)
         context = {"service": service, "leader-rank": self._ranks[0], "size": len(self._ranks)}
+        context.update(extra or {})
         self.event("shell.init", context)
 
     def shell_start(self, plans: Sequence[TaskPlan]) -> None:

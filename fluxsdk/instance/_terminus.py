@@ -53,7 +53,7 @@ from typing import Any, Final
 from fluxsdk.instance._broker import Broker, Connection, Request, RequestError
 from fluxsdk.instance._exec import find_executable
 
-__all__ = ["TerminusServer", "TerminusSession"]
+__all__ = ["TaskTerminals", "TerminusServer", "TerminusSession"]
 
 log = logging.getLogger("fluxsdk.instance")
 
@@ -136,6 +136,7 @@ class TerminusSession:
         self.ctime = time.time()
         self.topic = f"{server.service}.{sid}"
         self.pid = -1
+        self._group = -1  # the process group signalled (the session's own process's)
         self.exited = False
         self.status = 0
         self.clients: list[_Client] = []
@@ -146,16 +147,17 @@ class TerminusSession:
         self._reading = False
         self._closed = False
         self._pidfd = -1
-        self.leader, follower = os.openpty()  # both close-on-exec
+        # Both close-on-exec. The follower stays open here until the process has
+        # opened it by name: the terminal's end (EIO) is when no process has it open.
+        self.leader, self._follower = os.openpty()
         try:
-            self.follower = os.ttyname(follower)
+            self.follower = os.ttyname(self._follower)
             _set_winsize(self.leader, *_DEFAULT_WINSIZE)
             os.set_blocking(self.leader, False)
         except BaseException:
             os.close(self.leader)
+            os.close(self._follower)
             raise
-        finally:
-            os.close(follower)
         server.broker.register(self.topic, self._request)
 
     # -- the process -----------------------------------------------------------------
@@ -183,19 +185,27 @@ class TerminusSession:
                 except OSError:
                     self.exited = True
                     return False
-            self.pid = os.posix_spawn(
+            self.pid = self._group = os.posix_spawn(
                 executable, argv, dict(env), file_actions=actions, setsid=True
             )
         finally:
             os.fchdir(home)
             os.close(home)
+            self._release_follower()
         self._pidfd = os.pidfd_open(self.pid)
         self.server.loop.add_reader(self._pidfd, self._reap)
         return True
 
     def adopt(self, pid: int) -> None:
-        """The process on this terminal is ``pid``, started (and reaped) elsewhere."""
-        self.pid = pid
+        """The process on this terminal is ``pid`` (a task: started and reaped elsewhere,
+        and listed without a pid, as flux lists a task's terminal)."""
+        self._group = pid
+        self._release_follower()
+
+    def _release_follower(self) -> None:
+        if self._follower >= 0:
+            os.close(self._follower)
+            self._follower = -1
 
     def process_exited(self, status: int) -> None:
         """The session's process exited with wait status ``status``."""
@@ -234,7 +244,7 @@ class TerminusSession:
         if signum != signal.SIGWINCH:
             self._wait_on_close = False
         _signal_pty(self.leader, signum)
-        os.killpg(self.pid, signum)
+        os.killpg(self._group, signum)
 
     # -- reading the terminal ----------------------------------------------------------
 
@@ -273,6 +283,10 @@ class TerminusSession:
                 message = message or data_message(data)
                 client.request.respond(message)
         self.server.broker.request_flush()
+
+    def wait_for_client(self) -> None:
+        """Wait for a first reader before ending (an interactive task's terminal)."""
+        self._wait_for_client = True
 
     def wait_on_close(self) -> None:
         """End only once the terminal has been read to the end (captured output)."""
@@ -364,7 +378,7 @@ class TerminusSession:
         """A client leaves (asked, or its connection closed)."""
         client.send_exit("Client requested detach", 0)
         self.clients.remove(client)
-        if not self.clients:
+        if not self.clients and self.monitor is None:  # captured output is still read
             self._stop_reading()
 
     def add_exit_watcher(self, request: Request) -> None:
@@ -380,13 +394,14 @@ class TerminusSession:
             return
         self._closed = True
         self._stop_reading()
-        if self.pid > 0 and not self.exited:
+        if self._group > 0 and not self.exited:
             with contextlib.suppress(OSError):
-                os.killpg(self.pid, signal.SIGKILL)
+                os.killpg(self._group, signal.SIGKILL)
         for client in self.clients:
             client.send_exit("session exiting", self.status)
         self.clients.clear()
         self.server.broker.unregister(self.topic)
+        self._release_follower()
         os.close(self.leader)
         if self._pidfd >= 0:
             # Reaped when it exits (at once: it was sent SIGKILL).
@@ -418,7 +433,8 @@ class TerminusServer:
         loop: the broker's event loop.
         service: the server's service name.
         rank: the broker rank the shell runs on.
-        env: the environment of a ``new`` session that names none (the shell's).
+        env: the environment of a ``new`` session that names none (the shell's;
+            may be set later, as :attr:`session_env`).
         cwd: the working directory of a ``new`` session that names none.
     """
 
@@ -429,8 +445,8 @@ class TerminusServer:
         service: str,
         rank: int,
         *,
-        env: Mapping[str, str],
-        cwd: str | None,
+        env: Mapping[str, str] | None = None,
+        cwd: str | None = None,
     ) -> None:
         self.broker = broker
         self.loop = loop
@@ -440,7 +456,7 @@ class TerminusServer:
         self.sessions: dict[int, TerminusSession] = {}
         # Ended sessions whose killed process is not reaped yet.
         self.dying: set[TerminusSession] = set()
-        self._env = dict(env)
+        self.session_env: dict[str, str] = dict(env or {})
         self._cwd = cwd
         self._empty_waiters: list[Callable[[], None]] = []
         self._watched: set[Connection] = set()
@@ -541,7 +557,7 @@ class TerminusServer:
             or any(not isinstance(v, str) for v in (environ or {}).values())
         ):
             raise RequestError(errno.EPROTO, "failed to parse cmd field")
-        env = dict(environ) if environ is not None else dict(self._env)
+        env = dict(environ) if environ is not None else dict(self.session_env)
         argv = list(cmd) if cmd else [os.environ.get("SHELL") or "bash"]  # the shell's, as flux
         if not name:
             name = argv[0]
@@ -606,3 +622,63 @@ class TerminusServer:
         """Wait for the processes of closed sessions (the instance is stopping)."""
         for session in list(self.dying):
             session.reap_now()
+
+
+class TaskTerminals:
+    """The terminals of a job's tasks (flux's shell option ``pty``), as terminus sessions.
+
+    Task ``rank`` runs on session ``rank`` (named ``task<rank>``). With ``capture``
+    (and always for tasks other than 0, which no client can attach to) what the
+    terminal shows goes to ``on_output(rank, data)`` as it is read, and
+    ``on_end(rank)`` follows once it was read to the end; with ``interactive``,
+    task 0's terminal waits for a client before it ends.
+    """
+
+    def __init__(
+        self,
+        server: TerminusServer,
+        ranks: frozenset[int],
+        *,
+        capture: bool,
+        interactive: bool,
+        on_output: Callable[[int, bytes], None],
+        on_end: Callable[[int], None],
+    ) -> None:
+        self._capture = capture
+        self.sessions: dict[int, TerminusSession] = {}
+        for rank in sorted(ranks):
+            session = server.open_session(rank, f"task{rank}")
+            if interactive and rank == 0:
+                session.wait_for_client()
+            if capture or rank != 0:
+                session.monitor = self._monitor(rank, on_output, on_end if capture else None)
+                if not (interactive and rank == 0):
+                    session.start_reading()
+            self.sessions[rank] = session
+
+    @staticmethod
+    def _monitor(
+        rank: int, on_output: Callable[[int, bytes], None], on_end: Callable[[int], None] | None
+    ) -> Callable[[bytes], None]:
+        def monitor(data: bytes) -> None:
+            if data:
+                on_output(rank, data)
+            elif on_end is not None:
+                on_end(rank)
+
+        return monitor
+
+    def terminal(self, rank: int) -> tuple[str, bool] | None:
+        """Task ``rank``'s terminal path, and whether its output is captured."""
+        session = self.sessions.get(rank)
+        return None if session is None else (session.follower, self._capture)
+
+    def spawned(self, rank: int, pid: int) -> None:
+        session = self.sessions.get(rank)
+        if session is not None:
+            session.adopt(pid)
+
+    def exited(self, rank: int, status: int) -> None:
+        session = self.sessions.get(rank)
+        if session is not None:
+            session.process_exited(status)

@@ -320,3 +320,74 @@ def _terminus_job_end(ctx: Ctx) -> None:
     while not all(_gone(pid) for pid in pids) and time.monotonic() < deadline:
         time.sleep(0.05)
     ctx.fact("processes-gone", [_gone(pid) for pid in pids])
+
+
+# -- the shell option pty: tasks on terminus sessions ----------------------------------
+
+# One write (one chunk of terminal output, as the shell reads it): the session variable,
+# whether stdin is a terminal, and a line without its newline.
+_TASK_PROBE: Final = (
+    'if test -t 0; then t=tty; else t=notty; fi; printf "TS=%s %s\\nlast" '
+    '"$FLUX_TERMINUS_SESSION" "$t"'
+)
+
+
+def _with_pty(ctx: Ctx, option: Any, command: list[str], **kwargs: Any) -> Any:
+    jobspec = ctx.spec(command, **kwargs)
+    jobspec.setattr_shell_option("pty", option)
+    return jobspec
+
+
+@scenario("pty-all-tasks")
+def _pty_all_tasks(ctx: Ctx) -> None:
+    """-o pty: the task runs on a terminal; its output is captured as the terminal shows it."""
+    ctx.run(_with_pty(ctx, 1, ["sh", "-c", _TASK_PROBE]))
+
+
+@scenario("pty-ranks")
+def _pty_ranks(ctx: Ctx) -> None:
+    """pty.ranks=1 of two tasks: task 1 on a terminal, task 0 on pipes."""
+    probe = _TASK_PROBE.replace("\\nlast", "\\n")  # whole lines: tasks' lines interleave
+    ctx.run(_with_pty(ctx, {"ranks": 1}, ["sh", "-c", probe], num_tasks=2), unordered=True)
+
+
+@scenario("pty-bad-options")
+def _pty_bad_options(ctx: Ctx) -> None:
+    """A pty option with an unknown key, or a value of the wrong type: the shell fails."""
+    ctx.run(_with_pty(ctx, {"bogus": 1}, ["true"]), "unknown-key")
+    ctx.run(_with_pty(ctx, {"capture": "x"}, ["true"]), "capture-string")
+
+
+def _interactive(ctx: Ctx, option: dict[str, Any]) -> None:
+    """A task on an interactive terminal: a client attaches (as flux job attach), types."""
+    script = "echo hi; read -r x; echo got $x; exit 2"
+    jid = ctx.submit(_with_pty(ctx, option, ["sh", "-c", script]))
+    event = job.event_wait(ctx.handle, jid, "shell.init", eventlog="guest.exec.eventlog")
+    ctx.fact("shell.init", _norm(event.context))
+    service = f"{event.context['service']}.terminus"
+    ctx.fact("sessions", _norm(_sessions(ctx, service)))
+    topic = f"{service}.0"
+    stream = _Stream(
+        ctx, topic, {"type": "attach", "mode": "rw", "winsize": {"rows": 25, "cols": 80}}
+    )
+    ctx.fact("attach", stream.first())
+    stream.until("hi\r\n")
+    _attempt(ctx, "data", topic, {"type": "data", "data": "yes\r"})
+    ctx.fact("stream", stream.drain())
+    ctx.wait_event(jid, "clean")
+    ctx.attempt("result", lambda: job.result(ctx.handle, jid).returncode)
+    ctx.attempt("job_output", lambda: job.job_output(ctx.handle, jid))
+    names = [e.name for e in job.event_watch(ctx.handle, jid, eventlog="guest.output")]
+    ctx.fact("output-names", sorted(set(names)))
+
+
+@scenario("pty-interactive")
+def _pty_interactive(ctx: Ctx) -> None:
+    """pty.interactive: task 0's terminal waits for a client; its output is not captured."""
+    _interactive(ctx, {"interactive": 1})
+
+
+@scenario("pty-interactive-capture")
+def _pty_interactive_capture(ctx: Ctx) -> None:
+    """pty.interactive with capture: the client's session, and the output log too."""
+    _interactive(ctx, {"interactive": 1, "capture": 1})
