@@ -249,3 +249,17 @@ def test_cancel_ends_a_job_whose_terminal_nobody_attached(uri: str) -> None:
         with pytest.raises(OSError) as gone:
             h.rpc(f"{service}.list").get()
         assert gone.value.errno == errno.ENOSYS
+
+
+def test_cancel_ends_a_job_whose_captured_terminal_nobody_read(uri: str) -> None:
+    """Interactive and captured: task 0's output waits for a reader; cancel ends the wait."""
+    with Flux(uri) as h:
+        jobspec = JobspecV1.from_command(["sh", "-c", "echo unread"])
+        jobspec.environment = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+        jobspec.setattr_shell_option("pty", {"interactive": 1, "capture": 1})
+        jid = job.submit(h, jobspec)
+        event = job.event_wait(h, jid, "shell.init", eventlog="guest.exec.eventlog")
+        service = f"{event.context['service']}.terminus"
+        assert _eventually(lambda: _sessions(h, service)[0]["exited"])
+        _end(h, jid)
+        assert job.result(h, jid).result == "CANCELED"

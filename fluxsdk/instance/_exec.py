@@ -298,7 +298,6 @@ class JobExec:
         if terminal is not None:
             # Opened by the task, a session leader: its controlling terminal.
             actions.append((os.POSIX_SPAWN_OPEN, 0, terminal[0], os.O_RDWR, 0))
-            actions += [(os.POSIX_SPAWN_DUP2, 0, 1), (os.POSIX_SPAWN_DUP2, 0, 2)]
         elif self._stdin_pipe is not None:
             actions.append((os.POSIX_SPAWN_DUP2, self._stdin_pipe[0], 0))
         else:
@@ -307,7 +306,13 @@ class JobExec:
         stdout_path = _task_path(self._stdout_path, plan)
         stderr_path = _task_path(self._stderr_path, plan) or stdout_path
         streams = ((1, "stdout", stdout_path), (2, "stderr", stderr_path))
-        for fd, stream, path in streams if terminal is None else ():
+        on_terminal: list[str] = []
+        for fd, stream, path in streams:
+            if terminal is not None and path is None:
+                # Output to the terminal (as flux's shell: a stream sent to a file goes there).
+                actions.append((os.POSIX_SPAWN_DUP2, 0, fd))
+                on_terminal.append(stream)
+                continue
             label = self._output_label.get(stream, self._output_label.get("stdout", False))
             if path is not None and not label:
                 actions.append((os.POSIX_SPAWN_DUP2, self._file(path), fd))
@@ -369,14 +374,13 @@ class JobExec:
             self._on_spawn(plan.rank, pid)
         task = _Task(plan, pid, pidfd, open_streams=len(pipes))
         if terminal is not None:
-            # As flux's shell: the task's own stdio pipes end at once (stderr, and
-            # stdout unless the terminal's output is captured, until its end);
-            # told once the job's start is recorded.
-            self._loop.call_soon(self._on_eof, plan.rank, "stderr")
-            if terminal[1]:
-                task.open_streams = 1
-            else:
-                self._loop.call_soon(self._on_eof, plan.rank, "stdout")
+            # As flux's shell: a stream on the terminal ends at once (stdout, when the
+            # terminal is captured, with the terminal); told once the start is recorded.
+            for stream in on_terminal:
+                if stream == "stdout" and terminal[1]:
+                    task.open_streams += 1
+                else:
+                    self._loop.call_soon(self._on_eof, plan.rank, stream)
         for stream, (read_end, write_end) in pipes.items():
             os.close(write_end)
             os.set_blocking(read_end, False)
@@ -422,11 +426,23 @@ class JobExec:
         task.open_streams -= 1
         self._maybe_done(task)
 
+    def terminal_output(self, rank: int, data: bytes) -> None:
+        """What task ``rank``'s captured terminal showed: its stdout, unless that
+        goes to a file (the terminal shows only what is typed, then)."""
+        plan = self._plans[rank] if rank < len(self._plans) else None
+        if plan is None or plan.rank != rank:
+            return
+        path = _task_path(self._stdout_path, plan)
+        if path is None:
+            self._on_output(rank, "stdout", data)
+
     def terminal_closed(self, rank: int) -> None:
         """The captured terminal of task ``rank`` was read to its end."""
         for task in self._tasks:
             if task.plan.rank == rank and task.open_streams:
-                task.open_streams -= 1
+                if _task_path(self._stdout_path, task.plan) is None:
+                    self._on_eof(rank, "stdout")
+                    task.open_streams -= 1
                 self._maybe_done(task)
 
     def _reap(self, task: _Task) -> None:

@@ -154,7 +154,7 @@ class JobManager:
         self._terminus: dict[int, TerminusServer] = {}  # the terminus server of each shell
         # Jobs whose tasks ended, waiting for their task terminals to end: their status.
         self._awaiting_terminus: dict[int, int] = {}
-        self._task_terminals: set[int] = set()  # jobs whose tasks run on terminals
+        self._task_terminals: dict[int, TaskTerminals] = {}  # jobs whose tasks have terminals
         # The exec eventlog and shell log of each job between start and finish.
         self._shells: dict[int, ShellRecord] = {}
         self._ingesting: set[asyncio.Task[None]] = set()  # submissions with ingest plugins
@@ -780,11 +780,11 @@ class JobManager:
                 launch.pty.ranks,
                 capture=launch.pty.capture,
                 interactive=launch.pty.interactive,
-                on_output=lambda rank, data: self._output(job, rank, "stdout", data),
-                on_end=lambda rank: self._terminal_end(job, rank),
+                on_output=lambda rank, data: self._execs[job.id].terminal_output(rank, data),
+                on_end=lambda rank: self._execs[job.id].terminal_closed(rank),
             )
             if terminals.sessions:
-                self._task_terminals.add(job.id)
+                self._task_terminals[job.id] = terminals
 
         def spawned(rank: int, pid: int) -> None:
             self._record_task(job, pid)
@@ -1044,13 +1044,6 @@ class JobManager:
             self.post(job, "exception", context)
             self.broker.request_flush()
 
-    def _terminal_end(self, job: Job, rank: int) -> None:
-        """Task ``rank``'s captured terminal was read to its end: its stdout ends."""
-        self._output_eof(job, rank, "stdout")
-        execution = self._execs.get(job.id)
-        if execution is not None:
-            execution.terminal_closed(rank)
-
     def _tasks_done(self, job: Job, status: int) -> None:
         """Every task ended; as flux's shell, wait for task terminals a client may
         still attach to (pty option) unless the job is being stopped."""
@@ -1074,7 +1067,7 @@ class JobManager:
         terminus = self._terminus.pop(job.id, None)
         if terminus is not None:
             terminus.close()  # its sessions end with the shell
-        self._task_terminals.discard(job.id)
+        self._task_terminals.pop(job.id, None)
         if job.id in self._output_batches:
             self._flush_output(job)
             del self._output_batches[job.id]
@@ -1122,6 +1115,9 @@ class JobManager:
         if job.id in self._awaiting_terminus:  # only task terminals were left
             self._terminus_empty(job)
             return
+        terminals = self._task_terminals.get(job.id)
+        if terminals is not None:
+            terminals.abandon()  # no more waiting for a client or a terminal's reader
         execution = self._execs.get(job.id)
         if execution is not None and execution.running:
             # As flux's job-exec: SIGALRM on timeout, SIGTERM otherwise; SIGKILL later.

@@ -271,8 +271,7 @@ class TerminusSession:
         if not data:  # every process closed the terminal: all of it has been read
             self._stop_reading()
             self._wait_on_close = False
-            if self.monitor is not None:
-                self.monitor(b"")
+            self._end_monitor()
             self._check_complete()
             return
         if self.monitor is not None:
@@ -283,6 +282,17 @@ class TerminusSession:
                 message = message or data_message(data)
                 client.request.respond(message)
         self.server.broker.request_flush()
+
+    def _end_monitor(self) -> None:
+        monitor, self.monitor = self.monitor, None
+        if monitor is not None:
+            monitor(b"")
+
+    def abandon(self) -> None:
+        """Wait neither for a client nor for the terminal's end: the session ends
+        with its process (its job is being stopped)."""
+        self._wait_for_client = self._wait_on_close = False
+        self._check_complete()
 
     def wait_for_client(self) -> None:
         """Wait for a first reader before ending (an interactive task's terminal)."""
@@ -394,6 +404,7 @@ class TerminusSession:
             return
         self._closed = True
         self._stop_reading()
+        self._end_monitor()  # what was not read of the terminal is lost with it
         if self._group > 0 and not self.exited:
             with contextlib.suppress(OSError):
                 os.killpg(self._group, signal.SIGKILL)
@@ -682,3 +693,8 @@ class TaskTerminals:
         session = self.sessions.get(rank)
         if session is not None:
             session.process_exited(status)
+
+    def abandon(self) -> None:
+        """The job is being stopped: each terminal ends with its task."""
+        for session in list(self.sessions.values()):
+            session.abandon()
