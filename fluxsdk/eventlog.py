@@ -201,6 +201,8 @@ def encode_entry(
         raise InvalidEventlogError(f"event name must be a non-empty string, not {name!r}")
     if timestamp is None:
         ts = time.time()
+    elif type(timestamp) is float and 0 < timestamp < math.inf:  # the usual case, checked fast
+        ts = timestamp
     else:
         if not isinstance(timestamp, (int, float)) or isinstance(timestamp, bool):
             raise InvalidEventlogError(
@@ -213,7 +215,9 @@ def encode_entry(
         # Always a JSON real, as libeventlog writes it (1700000000 -> 1700000000.0).
         ts = float(timestamp)
     entry: dict[str, Any] = {"timestamp": ts, "name": name}
-    if context is not None:
+    if type(context) is dict:  # the usual case: no ABC check, no copy
+        entry["context"] = context
+    elif context is not None:
         if not isinstance(context, Mapping):
             raise InvalidEventlogError(
                 f"event context must be a mapping (JSON object), not {type(context).__name__}"

@@ -92,3 +92,50 @@ def test_a_crash_right_after_clean_keeps_the_whole_eventlog(tmp_path: Path) -> N
             output = [e.context.get("data") for e in event_watch(h, jobid, eventlog="guest.output")]
     assert after == before and after[-1][0] == "clean"
     assert "durable\n" in output
+
+
+def test_writes_nobody_waits_for_ask_for_a_lazy_commit(tmp_path: Path) -> None:
+    """An unwatched append asks for a commit some time soon; a watched one, an
+    after-commit callback or a watcher of pending entries asks for one now."""
+    store = Store(str(tmp_path / "state.db"))
+    asked: list[str] = []
+    store.on_write = lambda: asked.append("later")
+    store.on_wanted = lambda: asked.append("now")
+    store.job_add(7, 0, "J", "{}")
+    try:
+        store.append(7, "guest.output", '{"timestamp":1.0,"name":"header"}\n')
+        seen = [(asked[-1], store.wanted)]
+        store.watch(7, "guest.output", lambda entry: None)  # waits for the pending header
+        seen.append((asked[-1], store.wanted))
+        store.commit()
+        seen.append(("committed", store.wanted or store.dirty))
+        store.append(7, "guest.output", '{"timestamp":2.0,"name":"data"}\n')  # watched
+        seen.append((asked[-1], store.wanted))
+        store.commit()
+        store.after_commit(lambda: None)
+        seen.append((asked[-1], store.wanted))
+        assert seen == [
+            ("later", False),
+            ("now", True),
+            ("committed", False),
+            ("now", True),
+            ("now", True),
+        ]
+    finally:
+        store.close()
+
+
+def test_events_nobody_waits_for_reach_the_disk_soon(tmp_path: Path) -> None:
+    """A running job's `start` is on disk without any request asking for a commit."""
+    statedir = tmp_path / "inst"
+    with instance_running(statedir, cores=1) as uri, Flux(uri) as h:
+        jobid = int(job_submit(h, JobspecV1.from_command(["sleep", "30"])))
+        sql_id = jobid - (1 << 64) if jobid >= 1 << 63 else jobid
+        query = f"SELECT entry FROM eventlogs WHERE jobid = {sql_id} AND path = 'eventlog'"
+        deadline = time.monotonic() + 10
+        while not any(
+            '"name":"start"' in str(row[0]) for row in _rows(statedir / "state.db", query)
+        ):
+            assert time.monotonic() < deadline, "start never committed"
+            time.sleep(0.01)
+        h.rpc("job-manager.kill", {"id": jobid, "signum": 9}).get()

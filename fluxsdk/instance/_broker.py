@@ -45,6 +45,9 @@ _READ_SIZE = 256 * 1024
 # The largest request frame accepted; a larger one is answered EMSGSIZE and its
 # connection closed (its bytes are never buffered).
 MAX_REQUEST = 64 << 20
+#: Seconds a write nobody waits for may stay in memory before a durability point
+#: of its own (under load the next wanted one, a reply or a job start, comes sooner).
+LAZY_FLUSH_DELAY = 0.002
 
 
 class RequestError(Exception):
@@ -247,7 +250,10 @@ class Broker:
         self._connections: set[Connection] = set()
         self._pending_flush: set[Connection] = set()
         self._flush_scheduled = False
+        self._flushing = False
+        self._lazy_flush: asyncio.TimerHandle | None = None
         self._pre_send: list[Callable[[], None]] = []
+        self._durability_checks: list[tuple[Callable[[], bool], Callable[[], bool]]] = []
         self._listener: socket.socket | None = None
         # Client-provided services (fluxsdk.instance._services): requests no handler
         # serves, and the responses of the clients that serve them.
@@ -291,14 +297,28 @@ class Broker:
         self._pre_send.append(hook)
 
     def request_flush(self) -> None:
-        """Make sure a durability point runs this iteration (e.g. to commit a batch).
+        """Make sure a durability point runs this iteration: someone waits for it
+        (a reply, an eventlog watcher, work that may start only once it is durable).
 
         Everything handled in one loop iteration shares that one commit; a time
         window would batch more but would sit on every job's critical path.
+        Asked for while a durability point runs, it is decided after it (see
+        :meth:`add_durability_check`).
         """
-        if not self._flush_scheduled:
+        if not (self._flush_scheduled or self._flushing):
             self._flush_scheduled = True
             self.loop.call_soon(self._flush_all)
+
+    def request_lazy_flush(self) -> None:
+        """Make sure a durability point runs within :data:`LAZY_FLUSH_DELAY`: for
+        writes nobody waits for, which the next wanted one usually carries."""
+        if not (self._flush_scheduled or self._flushing or self._lazy_flush is not None):
+            self._lazy_flush = self.loop.call_later(LAZY_FLUSH_DELAY, self._flush_all)
+
+    def add_durability_check(self, wanted: Callable[[], bool], dirty: Callable[[], bool]) -> None:
+        """After each durability point, ask again for one now if ``wanted()``, or
+        within the lazy delay if ``dirty()`` (what its own work wrote meanwhile)."""
+        self._durability_checks.append((wanted, dirty))
 
     def listen(self) -> None:
         """Bind the socket and start accepting connections."""
@@ -385,12 +405,26 @@ class Broker:
         self.request_flush()
 
     def _flush_all(self) -> None:
-        self._flush_scheduled = False
-        for hook in self._pre_send:
-            try:
-                hook()
-            except Exception as exc:  # replies must still go out
-                log.error("pre-send hook failed: %s: %s", type(exc).__name__, exc)
-        pending, self._pending_flush = self._pending_flush, set()
-        for conn in pending:
-            conn._flush()
+        if self._lazy_flush is not None:
+            self._lazy_flush.cancel()
+            self._lazy_flush = None
+        self._flushing = True
+        try:
+            for hook in self._pre_send:
+                try:
+                    hook()
+                except Exception as exc:  # replies must still go out
+                    log.error("pre-send hook failed: %s: %s", type(exc).__name__, exc)
+            pending, self._pending_flush = self._pending_flush, set()
+            for conn in pending:
+                conn._flush()
+        finally:
+            self._flushing = False
+            self._flush_scheduled = False
+        if self._pending_flush:  # replies queued while sending
+            self.request_flush()
+        for wanted, dirty in self._durability_checks:
+            if wanted():
+                self.request_flush()
+            elif dirty():
+                self.request_lazy_flush()

@@ -84,7 +84,6 @@ class ShellRecord:
         userid: the job's owner (names the shell's service, as in flux).
         ranks: the ranks of the job's nodes, leader first.
         verbose: the ``verbose`` shell option (0, 1 or 2).
-        flush: asks the broker to commit and deliver soon.
         emit_log: writes a log message ``(level, message)`` to the output eventlog.
     """
 
@@ -95,7 +94,6 @@ class ShellRecord:
         userid: int,
         ranks: Sequence[int],
         verbose: int,
-        flush: Callable[[], None],
         emit_log: Callable[[int, str], None],
     ) -> None:
         self._store = store
@@ -103,7 +101,6 @@ class ShellRecord:
         self._userid = userid
         self._ranks = list(ranks)
         self._level = LOG_NOTICE + min(max(verbose, 0), 2)
-        self._flush = flush
         self._emit_log = emit_log
         self._task_exited = False
         self._done = False
@@ -112,7 +109,6 @@ class ShellRecord:
         """Append an entry to the job's exec eventlog."""
         entry = encode_entry(name, context if context is not None else {}, time.time())
         self._store.append(self._jobid, EXEC_EVENTLOG, entry)
-        self._flush()
 
     def log(self, level: int, message: str) -> None:
         """A shell log message, kept if ``level`` is within the shell's log level."""

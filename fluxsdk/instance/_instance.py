@@ -129,7 +129,9 @@ class Instance:
                 store.meta_set("epoch", epoch)
             fluid = FluidGenerator(0, epoch=epoch, after=store.last_jobid())
             broker = Broker(loop, self.socket_path, os.getuid())
-            store.on_write = broker.request_flush
+            store.on_write = broker.request_lazy_flush
+            store.on_wanted = broker.request_flush
+            broker.add_durability_check(lambda: store.wanted, lambda: store.dirty)
             resources = Resources(self.size, self.cores, self.gpus)
             manager = JobManager(
                 loop,

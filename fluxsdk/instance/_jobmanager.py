@@ -711,7 +711,6 @@ class JobManager:
             summary = {"resource_summary": _resource_summary(allocation)}
             self._debug(job, "debug.alloc-request")
             self.post(job, "alloc", {"annotations": {"sched": summary}})
-        self.broker.request_flush()
 
     # -- exec --------------------------------------------------------------------------
 
@@ -730,7 +729,6 @@ class JobManager:
             job.userid,
             allocation.ranks,
             verbose if isinstance(verbose, int) else 0,
-            self.broker.request_flush,
             lambda level, message: self._log(job, message, level),
         )
         self._shells[job.id] = shell
@@ -923,7 +921,6 @@ class JobManager:
 
     def _append_output(self, job: Job, name: str, context: dict[str, Any]) -> None:
         self.store.append(job.id, "guest.output", encode_entry(name, context, time.time()))
-        self.broker.request_flush()
 
     def _output(self, job: Job, rank: int, stream: str, data: bytes) -> None:
         if job.id in self._shell_died:
@@ -962,7 +959,6 @@ class JobManager:
             self._output_batches[job.id] = None
             for entry in batch:
                 self.store.append(job.id, "guest.output", entry)
-            self.broker.request_flush()
 
     def _log(self, job: Job, message: str, level: int = 0, component: str | None = None) -> None:
         """A job shell log message (RFC 24 ``log`` event; level 0 is fatal, as flux's shell)."""
@@ -1084,7 +1080,6 @@ class JobManager:
             launch.cleanup()
         if job.state in (State.RUN, State.CLEANUP) and job.status is None:
             self.post(job, "finish", {"status": status})
-        self.broker.request_flush()
 
     def close(self) -> None:
         """The instance stops: the job shells' terminus sessions end."""

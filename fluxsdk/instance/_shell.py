@@ -132,7 +132,10 @@ class Launch:
 
     def cleanup(self) -> None:
         """Remove the job's temporary directory (and a nested instance's state)."""
-        shutil.rmtree(self.tmpdir, ignore_errors=True)
+        try:
+            os.rmdir(self.tmpdir)  # most jobs leave it empty: one system call
+        except OSError:
+            shutil.rmtree(self.tmpdir, ignore_errors=True)
 
 
 def prepare_launch(

@@ -94,8 +94,12 @@ class Store:
         self._unpublished: list[tuple[int, str, str]] = []
         self._after_commit: list[Callable[[], None]] = []
         self._watchers: dict[tuple[int, str], list[Watcher]] = defaultdict(list)
-        # Called on every write, so the owner can schedule a durability point.
+        # Called on every write, so the owner can schedule a durability point:
+        # on_wanted when someone waits for it (an after-commit callback, a watcher
+        # of the eventlog written), on_write otherwise (it may come a little later).
         self.on_write: Callable[[], None] = lambda: None
+        self.on_wanted: Callable[[], None] = lambda: None
+        self._wanted = False
 
     # -- transactions --------------------------------------------------------------
 
@@ -168,6 +172,7 @@ class Store:
                         self._db.execute("ROLLBACK")
             self._in_txn = False
             self._journal.clear()
+        self._wanted = False
         unpublished, self._unpublished = self._unpublished, []
         for jobid, path, entry in unpublished:
             for watcher in list(self._watchers.get((jobid, path), ())):
@@ -175,12 +180,22 @@ class Store:
         callbacks, self._after_commit = self._after_commit, []
         for callback in callbacks:
             _isolated(callback)
-        # What the callbacks wrote waits for the next durability point, which
-        # they have asked for: one commit per loop turn, never two.
+        # What the callbacks wrote waits for the next durability point (see
+        # on_write and on_wanted): one commit per loop turn, never two.
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` once the writes made so far are durable."""
         self._after_commit.append(callback)
+        self._want()
+
+    def _want(self) -> None:
+        self._wanted = True
+        self.on_wanted()
+
+    @property
+    def wanted(self) -> bool:
+        """Somebody waits for the next commit (see :attr:`on_wanted`)."""
+        return self._wanted
 
     @property
     def dirty(self) -> bool:
@@ -297,7 +312,10 @@ class Store:
         self._seq[key] = seq
         self._rows.append((_sql_id(jobid), path, seq, entry))
         self._unpublished.append((jobid, path, entry))
-        self.on_write()
+        if key in self._watchers:
+            self._want()
+        else:
+            self.on_write()
 
     def _last_seq(self, jobid: int, path: str) -> int:
         self._write_rows()
@@ -340,6 +358,7 @@ class Store:
         pending = sum(1 for j, p, _ in self._unpublished if j == jobid and p == path)
         if pending:
             committed = committed[:-pending]
+            self._want()
         self._watchers[(jobid, path)].append(watcher)
         return committed
 
