@@ -144,9 +144,12 @@ def test_typing_into_a_shell_session(uri: str) -> None:
 def test_resize_changes_the_window_size(uri: str) -> None:
     with Flux(uri) as h:
         jid, service = _running(h)
-        script = "stty size; read x; stty size"
+        # Each size is shown after a line is typed: once the client has set it.
+        script = "read x; stty size; read x; stty size"
         h.rpc(f"{service}.new", {"cmd": ["sh", "-c", script]}).get()
         client = _Client(h, f"{service}.0", rows=30)
+        client.type("\r")
+        client.read_until("\r\n")  # the echo of the typed line
         assert client.read_until("\r\n") == "30 80\r\n"
         resize = {"type": "resize", "winsize": {"rows": 50, "cols": 132}}
         assert h.rpc(f"{service}.0", resize).get() is None
