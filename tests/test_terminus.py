@@ -11,6 +11,8 @@ from __future__ import annotations
 import base64
 import errno
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -266,3 +268,20 @@ def test_cancel_ends_a_job_whose_captured_terminal_nobody_read(uri: str) -> None
         assert _eventually(lambda: _sessions(h, service)[0]["exited"])
         _end(h, jid)
         assert job.result(h, jid).result == "CANCELED"
+
+
+def test_terminal_sessions_example(uri: str) -> None:
+    """examples/terminal_sessions.py, run as a user runs it (the same output on real Flux)."""
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "FLUX_URI": uri}
+    proc = subprocess.run(
+        [sys.executable, "examples/terminal_sessions.py"],
+        cwd=root, env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("session 0 (sh) at ") and lines[0].endswith(".terminus.0")
+    assert "42 from session 0" in lines
+    assert "sessions: ['sh']" in lines
+    assert "session ended: {'type': 'exit', 'message': 'session exiting', 'status': 1280}" in lines
+    assert lines[-2:] == ["hello, terminus", "task job: COMPLETED returncode=0"]

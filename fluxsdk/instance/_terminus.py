@@ -244,6 +244,8 @@ class TerminusSession:
         if signum != signal.SIGWINCH:
             self._wait_on_close = False
         _signal_pty(self.leader, signum)
+        if self._group <= 0:  # a task's terminal before its task started
+            raise OSError(errno.ESRCH, os.strerror(errno.ESRCH))
         os.killpg(self._group, signum)
 
     # -- reading the terminal ----------------------------------------------------------
@@ -297,10 +299,6 @@ class TerminusSession:
     def wait_for_client(self) -> None:
         """Wait for a first reader before ending (an interactive task's terminal)."""
         self._wait_for_client = True
-
-    def wait_on_close(self) -> None:
-        """End only once the terminal has been read to the end (captured output)."""
-        self._wait_on_close = True
 
     def _check_complete(self) -> None:
         if not (self._wait_for_client or self._wait_on_close) and self.exited:
