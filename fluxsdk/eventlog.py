@@ -47,6 +47,17 @@ def _reject_constant(literal: str) -> NoReturn:
 _ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant)
 _ASCII_ENCODER = json.JSONEncoder(allow_nan=False, separators=(",", ":"))
+# Event names as JSON strings: the instance writes the same dozen names over and over.
+_NAME_JSON: dict[str, str] = {}
+
+
+def _json_string(name: str) -> str:
+    text = _NAME_JSON.get(name)
+    if text is None:
+        text = _ENCODER.encode(name)
+        if len(_NAME_JSON) < 1024:
+            _NAME_JSON[name] = text
+    return text
 
 
 def _validate(entry: Mapping[str, Any], where: str, *, stored: bool = True) -> None:
@@ -224,7 +235,15 @@ def encode_entry(
             )
         entry["context"] = context if isinstance(context, dict) else dict(context)
     try:
-        line = _ENCODER.encode(entry) + "\n"
+        # Only the context needs the encoder: the rest is a float's repr (what the
+        # encoder writes for it) and a string, so the entry is put together here.
+        body = entry.get("context")
+        tail = (
+            "}\n"
+            if body is None
+            else f',"context":{"{}" if not body else _ENCODER.encode(body)}}}\n'
+        )
+        line = f'{{"timestamp":{ts!r},"name":{_json_string(name)}{tail}'
     except (TypeError, ValueError) as exc:
         raise InvalidEventlogError(
             f"event {name!r}: context is not JSON-serializable ({exc})"

@@ -373,3 +373,18 @@ def test_encode_decode_round_trip(entries: list[tuple[str, Any, float]]) -> None
         assert event.timestamp == ts
         assert event.context == ({} if ctx is None else ctx)
         assert ("context" in json.loads(encode_entry(name, ctx, ts))) == (ctx is not None)
+
+
+@given(names, contexts, timestamps)
+def test_encode_is_the_compact_json_of_the_entry(name: str, ctx: Any, ts: float) -> None:
+    """Byte for byte what a JSON encoder writes for the entry (keys in RFC order)."""
+    entry: dict[str, Any] = {"timestamp": float(ts), "name": name}
+    if ctx is not None:
+        entry["context"] = ctx
+    options: dict[str, Any] = {"separators": (",", ":"), "allow_nan": False}
+    expected = json.dumps(entry, ensure_ascii=False, **options)
+    try:
+        expected.encode("utf-8")
+    except UnicodeEncodeError:
+        expected = json.dumps(entry, **options)  # a lone surrogate: all non-ASCII escaped
+    assert encode_entry(name, ctx, ts) == expected + "\n"

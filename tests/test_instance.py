@@ -21,7 +21,7 @@ import pytest
 from fluxsdk._sign import sign_none
 from fluxsdk.core import FLUX_RPC_STREAMING, Flux
 from fluxsdk.eventlog import EventLogEvent
-from fluxsdk.job import JobspecV1
+from fluxsdk.job import JobID, JobspecV1
 from fluxsdk.testing import instance_running
 
 
@@ -100,6 +100,18 @@ def test_successful_job_event_sequence(flux_handle: Flux) -> None:
     assert timestamps == sorted(timestamps)
 
 
+def test_job_tmpdir_is_private_and_removed(flux_handle: Flux, tmp_path: Path) -> None:
+    """FLUX_JOB_TMPDIR: a directory of the job's own (mode 0700), gone once it ends."""
+    seen = tmp_path / "seen"
+    script = f'echo "$FLUX_JOB_TMPDIR" > {seen}; stat -c %a "$FLUX_JOB_TMPDIR" >> {seen}'
+    jobid = submit(flux_handle, cmd("sh", "-c", script))
+    wait_for_event(flux_handle, jobid, "clean")
+    tmpdir, mode = seen.read_text().split()
+    assert mode == "700"
+    assert os.path.basename(tmpdir).startswith(f"fluxsdk-{JobID(jobid).f58plain}-")
+    assert not os.path.exists(tmpdir)
+
+
 def test_exit_status_is_wait_status(flux_handle: Flux) -> None:
     jobid = submit(flux_handle, cmd("sh", "-c", "exit 3"))
     finish = wait_for_event(flux_handle, jobid, "finish")
@@ -147,7 +159,6 @@ def test_task_environment_and_affinity(flux_handle: Flux, tmp_path: Path) -> Non
         flux_handle, cmd("sh", "-c", script, cores_per_task=1, environment=env, cwd=str(tmp_path))
     )
     text = "".join(e.context.get("data", "") for e in output(flux_handle, jobid))
-    from fluxsdk.job import JobID
 
     first, affinity = text.splitlines()
     f58, rank, local, size, nnodes, uri, greeting, cwd = first.split()
@@ -782,3 +793,17 @@ def test_purge_id(flux_handle: Flux) -> None:
     ):
         with pytest.raises(FileNotFoundError):
             flux_handle.rpc(topic, payload).get()
+
+
+def test_job_tmpdir_name_taken_gets_another(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A job directory name someone already made is never reused: a random one is made."""
+    from fluxsdk.instance import _shell
+
+    monkeypatch.setattr(_shell, "job_tmp_base", lambda: str(tmp_path))
+    first = _shell._job_tmpdir("fjob")
+    second = _shell._job_tmpdir("fjob")
+    assert first != second and os.path.isdir(second)
+    assert os.path.basename(second).startswith("fluxsdk-fjob-")
+    assert os.stat(second).st_mode & 0o777 == 0o700

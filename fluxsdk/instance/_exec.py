@@ -25,7 +25,14 @@ from typing import Any
 
 import attrs
 
-__all__ = ["JobExec", "SpawnError", "TaskPlan", "find_executable", "shell_status"]
+__all__ = [
+    "JobExec",
+    "SpawnError",
+    "TaskPlan",
+    "find_executable",
+    "shell_status",
+    "task_descriptors",
+]
 
 log = logging.getLogger("fluxsdk.instance")
 
@@ -85,7 +92,8 @@ _task_fds: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _TaskFds] = (
 )
 
 
-def _fds_of(loop: asyncio.AbstractEventLoop) -> _TaskFds:
+def task_descriptors(loop: asyncio.AbstractEventLoop) -> _TaskFds:
+    """The epoll of ``loop`` that watches tasks' descriptors (pipes, pidfds, PMI sockets)."""
     fds = _task_fds.get(loop)
     if fds is None:
         fds = _task_fds[loop] = _TaskFds(loop)
@@ -205,7 +213,7 @@ class JobExec:
         terminal: Callable[[TaskPlan], tuple[str, bool] | None] | None = None,
     ) -> None:
         self._loop = loop
-        self._fds = _fds_of(loop)
+        self._fds = task_descriptors(loop)
         self._hostname = hostname
         self._on_spawn = on_spawn
         self._argv = list(argv)

@@ -131,6 +131,8 @@ class ShellRecord:
     def shell_start(self, plans: Sequence[TaskPlan]) -> None:
         """Every task was started: ``shell.start`` with the task map, and its log lines."""
         self.event("shell.start", {"taskmap": taskmap(plans, self._ranks)})
+        if self._level < LOG_INFO:
+            return  # the lines below are not kept: not worth their idsets
         for node, rank in enumerate(self._ranks):
             mine = [p for p in plans if p.node_rank == rank]
             if mine:

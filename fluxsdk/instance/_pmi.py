@@ -15,6 +15,7 @@ lookup and spawn are refused, as flux does.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import os
@@ -22,7 +23,7 @@ import socket
 from collections.abc import Callable, Sequence
 from typing import Final
 
-from fluxsdk.instance._exec import TaskPlan
+from fluxsdk.instance._exec import TaskPlan, task_descriptors
 
 __all__ = ["PMI_FD", "PmiServer"]
 
@@ -104,15 +105,15 @@ class PmiServer:
         ranks: Sequence[int],
         on_abort: Callable[[str], None],
     ) -> None:
-        self._loop = loop
+        self._fds = task_descriptors(loop)
         self._kvsname = kvsname
         self._size = len(plans)
         self._on_abort = on_abort
-        self._local: dict[str, str] = {
-            "PMI_process_mapping": process_mapping(plans, ranks),
-            "flux.taskmap": _taskmap(plans, ranks),
-            "flux.instance-level": "1",
-        }
+        self._plans = plans
+        self._ranks = ranks
+        # The space's predefined keys, made on the first request that reads or adds
+        # one: most tasks never speak PMI.
+        self._local_keys: dict[str, str] | None = None
         self._global: dict[str, str] = {}
         self._pending: dict[str, str] = {}
         self._barrier: set[int] = set()
@@ -132,7 +133,7 @@ class PmiServer:
             fd = moved
         self._child[rank] = fd
         self._partial[rank] = b""
-        self._loop.add_reader(server.fileno(), self._read, rank)
+        self._fds.add(server.fileno(), functools.partial(self._read, rank))
         return fd
 
     def spawned(self, rank: int) -> None:
@@ -152,8 +153,18 @@ class PmiServer:
     def _drop(self, rank: int) -> None:
         sock = self._socks.pop(rank, None)
         if sock is not None:
-            self._loop.remove_reader(sock.fileno())
+            self._fds.remove(sock.fileno())
             sock.close()
+
+    @property
+    def _local(self) -> dict[str, str]:
+        if self._local_keys is None:
+            self._local_keys = {
+                "PMI_process_mapping": process_mapping(self._plans, self._ranks),
+                "flux.taskmap": _taskmap(self._plans, self._ranks),
+                "flux.instance-level": "1",
+            }
+        return self._local_keys
 
     def _send(self, rank: int, text: str) -> None:
         sock = self._socks.get(rank)

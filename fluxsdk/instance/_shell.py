@@ -162,7 +162,7 @@ def prepare_launch(
     rlimits = dict(_mapping(options.get("rlimit"), "shell option rlimit"))
     jobid = JobID(job.id)
     f58 = jobid.f58
-    tmpdir = tempfile.mkdtemp(prefix=f"fluxsdk-{jobid.f58plain}-", dir=job_tmp_base())
+    tmpdir = _job_tmpdir(jobid.f58plain)
     try:
         _stage_files(tmpdir, _mapping(system.get("files"), "files"))
         plans = _plan_tasks(job, allocation, resources, options.get("per-resource"))
@@ -212,6 +212,20 @@ def prepare_launch(
         pty=pty,
         pty_error=pty_error,
     )
+
+
+# This process's part of job directory names: job IDs repeat across instances.
+_TMPDIR_TOKEN = os.urandom(4).hex()
+
+
+def _job_tmpdir(f58plain: str) -> str:
+    """Make a job's private temporary directory (mode 0700, a name nobody had)."""
+    path = os.path.join(job_tmp_base(), f"fluxsdk-{f58plain}-{_TMPDIR_TOKEN}")
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:  # taken (by anyone): a random name, as mkdtemp makes them
+        return tempfile.mkdtemp(prefix=f"fluxsdk-{f58plain}-", dir=job_tmp_base())
+    return path
 
 
 @functools.cache

@@ -137,6 +137,7 @@ def _enc_kvs(value: int) -> str:
     return "job." + _enc_dothex(value)
 
 
+@functools.lru_cache(maxsize=4096)  # a job's ID is written in F58 several times while it runs
 def _b58(value: int) -> str:
     if value == 0:
         return _B58_DIGITS[0]
