@@ -272,6 +272,11 @@ class Broker:
         else:
             self._any_payload.discard(topic)
 
+    def unregister(self, topic: str) -> None:
+        """Stop serving ``topic`` (its requests are then routed, or get ``ENOSYS``)."""
+        self._handlers.pop(topic, None)
+        self._any_payload.discard(topic)
+
     def serves(self, service: str) -> bool:
         """True if a handler of the broker serves some ``service.*`` topic."""
         prefix = service + "."

@@ -25,7 +25,14 @@ from typing import Any
 
 import attrs
 
-__all__ = ["JobExec", "SpawnError", "TaskPlan", "shell_status", "task_descriptors"]
+__all__ = [
+    "JobExec",
+    "SpawnError",
+    "TaskPlan",
+    "find_executable",
+    "shell_status",
+    "task_descriptors",
+]
 
 log = logging.getLogger("fluxsdk.instance")
 
@@ -160,7 +167,7 @@ def _write_labelled(fd: int, rank: int, stream: str, data: bytes) -> None:
     os.write(fd, b"".join(prefix + line for line in lines))
 
 
-def _find_executable(name: str, env: Mapping[str, str]) -> str:
+def find_executable(name: str, env: Mapping[str, str]) -> str:
     """Resolve a command as execvp would, with the job's PATH (not the broker's)."""
     if "/" in name:
         return name
@@ -203,6 +210,7 @@ class JobExec:
         on_log: LogCallback | None = None,
         on_task_exit: Callable[[TaskPlan, int, int], None] | None = None,
         task_fds: Callable[[TaskPlan], Mapping[int, int]] | None = None,
+        terminal: Callable[[TaskPlan], tuple[str, bool] | None] | None = None,
     ) -> None:
         self._loop = loop
         self._fds = task_descriptors(loop)
@@ -226,6 +234,9 @@ class JobExec:
         self._on_task_exit = on_task_exit
         # Descriptors a task inherits besides stdio (a PMI socket): number -> the broker's fd.
         self._task_fds = task_fds
+        # Tasks whose stdio is a terminal (the shell's pty option): the terminal's
+        # path, and whether its output is captured (the task ends with the terminal).
+        self._terminal = terminal
         # Output files, opened once per job (as flux's shell does): path -> fd.
         self._files: dict[str, int] = {}
         # Streams the instance writes to a file itself (labelled): (rank, stream) -> fd.
@@ -289,16 +300,27 @@ class JobExec:
         env = dict(self._env)
         env.update(extra_env)
         if self._executable is None:
-            self._executable = _find_executable(self._argv[0], env)
+            self._executable = find_executable(self._argv[0], env)
         actions: list[tuple[Any, ...]] = []
-        if self._stdin_pipe is not None:
+        terminal = self._terminal(plan) if self._terminal is not None else None
+        if terminal is not None:
+            # Opened by the task, a session leader: its controlling terminal.
+            actions.append((os.POSIX_SPAWN_OPEN, 0, terminal[0], os.O_RDWR, 0))
+        elif self._stdin_pipe is not None:
             actions.append((os.POSIX_SPAWN_DUP2, self._stdin_pipe[0], 0))
         else:
             actions.append((os.POSIX_SPAWN_OPEN, 0, self._stdin_path, os.O_RDONLY, 0))
         pipes: dict[str, tuple[int, int]] = {}
         stdout_path = _task_path(self._stdout_path, plan)
         stderr_path = _task_path(self._stderr_path, plan) or stdout_path
-        for fd, stream, path in ((1, "stdout", stdout_path), (2, "stderr", stderr_path)):
+        streams = ((1, "stdout", stdout_path), (2, "stderr", stderr_path))
+        on_terminal: list[str] = []
+        for fd, stream, path in streams:
+            if terminal is not None and path is None:
+                # Output to the terminal (as flux's shell: a stream sent to a file goes there).
+                actions.append((os.POSIX_SPAWN_DUP2, 0, fd))
+                on_terminal.append(stream)
+                continue
             label = self._output_label.get(stream, self._output_label.get("stdout", False))
             if path is not None and not label:
                 actions.append((os.POSIX_SPAWN_DUP2, self._file(path), fd))
@@ -359,6 +381,14 @@ class JobExec:
         if self._on_spawn is not None:
             self._on_spawn(plan.rank, pid)
         task = _Task(plan, pid, pidfd, open_streams=len(pipes))
+        if terminal is not None:
+            # As flux's shell: a stream on the terminal ends at once (stdout, when the
+            # terminal is captured, with the terminal); told once the start is recorded.
+            for stream in on_terminal:
+                if stream == "stdout" and terminal[1]:
+                    task.open_streams += 1
+                else:
+                    self._loop.call_soon(self._on_eof, plan.rank, stream)
         for stream, (read_end, write_end) in pipes.items():
             os.close(write_end)
             os.set_blocking(read_end, False)
@@ -403,6 +433,25 @@ class JobExec:
             self._on_eof(rank, stream)
         task.open_streams -= 1
         self._maybe_done(task)
+
+    def terminal_output(self, rank: int, data: bytes) -> None:
+        """What task ``rank``'s captured terminal showed: its stdout, unless that
+        goes to a file (the terminal shows only what is typed, then)."""
+        plan = self._plans[rank] if rank < len(self._plans) else None
+        if plan is None or plan.rank != rank:
+            return
+        path = _task_path(self._stdout_path, plan)
+        if path is None:
+            self._on_output(rank, "stdout", data)
+
+    def terminal_closed(self, rank: int) -> None:
+        """The captured terminal of task ``rank`` was read to its end."""
+        for task in self._tasks:
+            if task.plan.rank == rank and task.open_streams:
+                if _task_path(self._stdout_path, task.plan) is None:
+                    self._on_eof(rank, "stdout")
+                    task.open_streams -= 1
+                self._maybe_done(task)
 
     def _reap(self, task: _Task) -> None:
         try:

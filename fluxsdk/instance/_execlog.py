@@ -24,7 +24,7 @@ from fluxsdk.instance._exec import TaskPlan
 from fluxsdk.instance._store import Store
 from fluxsdk.job._jobid import JobID
 
-__all__ = ["LOG_FATAL", "LOG_INFO", "ShellRecord", "taskmap"]
+__all__ = ["LOG_FATAL", "LOG_INFO", "ShellRecord", "shell_service", "taskmap"]
 
 EXEC_EVENTLOG: Final = "guest.exec.eventlog"
 # Shell log levels (syslog's), as in RFC 24 ``log`` events.
@@ -32,6 +32,11 @@ LOG_FATAL: Final = 0
 LOG_NOTICE: Final = 5
 LOG_INFO: Final = 6
 LOG_DEBUG: Final = 7
+
+
+def shell_service(userid: int, jobid: int) -> str:
+    """The service name of a job's shell: ``<userid>-shell-<jobid in f58plain>``, as flux's."""
+    return f"{userid}-shell-{JobID(jobid).f58plain}"
 
 
 def taskmap(plans: Sequence[TaskPlan], ranks: Sequence[int]) -> dict[str, Any]:
@@ -115,10 +120,12 @@ class ShellRecord:
         self.event("init")
         self.event("starting")
 
-    def shell_init(self) -> None:
-        """The shell is up and its output eventlog exists: ``shell.init``."""
-        service = f"{self._userid}-shell-{JobID(self._jobid).f58plain}"
+    def shell_init(self, extra: dict[str, Any] | None = None) -> None:
+        """The shell is up and its output eventlog exists: ``shell.init`` (with what
+        shell plugins add to its context, ``extra``)."""
+        service = shell_service(self._userid, self._jobid)
         context = {"service": service, "leader-rank": self._ranks[0], "size": len(self._ranks)}
+        context.update(extra or {})
         self.event("shell.init", context)
 
     def shell_start(self, plans: Sequence[TaskPlan]) -> None:

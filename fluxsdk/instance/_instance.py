@@ -165,6 +165,7 @@ class Instance:
                 ready.write(self.uri + "\n")
                 ready.flush()
             loop.run_forever()
+            manager.close()
             broker.close()
             store.commit()
         finally:

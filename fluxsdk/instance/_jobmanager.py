@@ -36,7 +36,7 @@ from fluxsdk.hooks._instance import InstanceHooks, jobspec_document
 from fluxsdk.idset import IDSET_FLAG_BRACKETS, IDSET_FLAG_RANGE
 from fluxsdk.instance._broker import Broker, Request, RequestError
 from fluxsdk.instance._exec import JobExec, SpawnError, TaskPlan, shell_status
-from fluxsdk.instance._execlog import ShellRecord
+from fluxsdk.instance._execlog import ShellRecord, shell_service
 from fluxsdk.instance._job import (
     MAX_TASKS,
     RESULT_COMPLETED,
@@ -58,6 +58,7 @@ from fluxsdk.instance._shell import Launch, ShellError, prepare_launch
 from fluxsdk.instance._singleton import DESCRIPTION as SINGLETON
 from fluxsdk.instance._singleton import Singletons, explicit_name
 from fluxsdk.instance._store import Store
+from fluxsdk.instance._terminus import TaskTerminals, TerminusServer
 from fluxsdk.job._jobid import JobID, id_parse
 from fluxsdk.job._jobspec_rules import check_canonical, check_top_level, check_v1
 
@@ -151,6 +152,10 @@ class JobManager:
         self._redacted_texts: dict[int, tuple[dict[str, Any], str]] = {}
         self._launches: dict[int, Launch] = {}
         self._pmis: dict[int, PmiServer] = {}  # the PMI-1 server of each running job
+        self._terminus: dict[int, TerminusServer] = {}  # the terminus server of each shell
+        # Jobs whose tasks ended, waiting for their task terminals to end: their status.
+        self._awaiting_terminus: dict[int, int] = {}
+        self._task_terminals: dict[int, TaskTerminals] = {}  # jobs whose tasks have terminals
         # The exec eventlog and shell log of each job between start and finish.
         self._shells: dict[int, ShellRecord] = {}
         self._ingesting: set[asyncio.Task[None]] = set()  # submissions with ingest plugins
@@ -738,6 +743,10 @@ class JobManager:
             return
         self._launches[job.id] = launch
         plans = launch.plans
+        if launch.pty_error is not None:  # flux's pty shell plugin fails the shell's init
+            self._output_header(job, len(plans))
+            self._start_failed(job, launch.pty_error, 1 << 8, component="pty")
+            return
         job.ntasks_started = len(plans)
         paths = {"stdout": launch.stdout_path, "stderr": launch.stderr_path}
         self._debug(job, "debug.start-request")
@@ -755,10 +764,33 @@ class JobManager:
             )
             self._pmis[job.id] = pmi
 
+        # The shell's terminus server, and the terminals of tasks (the pty option).
+        terminus = self._terminus[job.id] = TerminusServer(
+            self.broker,
+            self.loop,
+            f"{shell_service(job.userid, job.id)}.terminus",
+            allocation.ranks[0],
+            cwd=launch.cwd,
+        )
+        terminals = None
+        if launch.pty is not None:
+            terminals = TaskTerminals(
+                terminus,
+                launch.pty.ranks,
+                capture=launch.pty.capture,
+                interactive=launch.pty.interactive,
+                on_output=lambda rank, data: self._execs[job.id].terminal_output(rank, data),
+                on_end=lambda rank: self._execs[job.id].terminal_closed(rank),
+            )
+            if terminals.sessions:
+                self._task_terminals[job.id] = terminals
+
         def spawned(rank: int, pid: int) -> None:
             self._record_task(job, pid)
             if pmi is not None:
                 pmi.spawned(rank)
+            if terminals is not None:
+                terminals.spawned(rank, pid)
 
         execution = JobExec(
             self.loop,
@@ -768,7 +800,7 @@ class JobManager:
             plans,
             on_output=lambda rank, stream, data: self._output(job, rank, stream, data),
             on_eof=lambda rank, stream: self._output_eof(job, rank, stream),
-            on_exit=lambda status: self._finished(job, status),
+            on_exit=lambda status: self._tasks_done(job, status),
             stdin_path=launch.stdin_path,
             stdout_path=launch.stdout_path,
             stderr_path=launch.stderr_path,
@@ -784,7 +816,8 @@ class JobManager:
                 if starting
                 else self._log(job, message, level, component)
             ),
-            on_task_exit=functools.partial(self._on_task_exit, job, launch, shell),
+            on_task_exit=functools.partial(self._on_task_exit, job, launch, shell, terminals),
+            terminal=(lambda plan: terminals.terminal(plan.rank)) if terminals else None,
         )
         self._execs[job.id] = execution
         if launch.options.get("exit-on-error"):
@@ -807,6 +840,7 @@ class JobManager:
                 "FLUX_JOB_NNODES": nnodes,
                 "FLUX_TASK_RANK": str(plan.rank),
                 "FLUX_TASK_LOCAL_ID": str(plan.local_id),
+                "FLUX_TERMINUS_SESSION": "0",  # as flux's shell, which runs a terminus server
             }
             if pmi is not None:  # the task's PMI-1 socket and identity, as flux's shell
                 extra.update(PMI_FD=str(PMI_FD), PMI_RANK=str(plan.rank), PMI_SIZE=size)
@@ -814,6 +848,10 @@ class JobManager:
                 extra["CUDA_VISIBLE_DEVICES"] = ",".join(map(str, plan.gpus))
             return extra
 
+        # A terminus session started by a client gets the job's environment (without
+        # a task's PMI socket).
+        shell_vars = {k: v for k, v in task_env(plans[0]).items() if not k.startswith("PMI_")}
+        terminus.session_env = {**launch.env, **shell_vars}
         try:
             execution.start(task_env)
         except SpawnError as exc:
@@ -832,7 +870,11 @@ class JobManager:
         self._output_redirects(job, len(plans), paths)
         for level, message, component in early_logs:
             self._log(job, message, level, component)
-        shell.shell_init()
+        pty = launch.pty
+        if pty is not None and pty.interactive:  # where `flux job attach` finds task 0's terminal
+            shell.shell_init({"pty": "terminus.0", **({"capture": 1} if pty.capture else {})})
+        else:
+            shell.shell_init()
         shell.shell_start(plans)
         self.post(job, "start")
         self._arm_signal_option(job, launch)
@@ -848,10 +890,12 @@ class JobManager:
         """
         self.store.task_add(job.id, pid, _boot_ticks())
 
-    def _start_failed(self, job: Job, note: str, status: int, running: bool = False) -> None:
+    def _start_failed(
+        self, job: Job, note: str, status: int, running: bool = False, component: str | None = None
+    ) -> None:
         """As flux: the shell started, then reports that the tasks could not."""
         self.post(job, "start")
-        self._log(job, note)
+        self._log(job, note, component=component)
         self.post(
             job, "exception", {"type": "exec", "severity": 0, "note": note, "userid": self.owner}
         )
@@ -929,10 +973,19 @@ class JobManager:
         self._append_output(job, "log", context)
 
     def _on_task_exit(
-        self, job: Job, launch: Launch, shell: ShellRecord, plan: TaskPlan, pid: int, status: int
+        self,
+        job: Job,
+        launch: Launch,
+        shell: ShellRecord,
+        terminals: TaskTerminals | None,
+        plan: TaskPlan,
+        pid: int,
+        status: int,
     ) -> None:
         """A task exited with wait status ``status``: record it, then apply the shell options."""
         shell.task_exit(plan, pid, status)
+        if terminals is not None:
+            terminals.exited(plan.rank, status)
         self._task_exit(job, launch, plan.rank, shell_status(status))
 
     def _task_exit(self, job: Job, launch: Launch, rank: int, status: int) -> None:
@@ -990,11 +1043,30 @@ class JobManager:
             self.post(job, "exception", context)
             self.broker.request_flush()
 
+    def _tasks_done(self, job: Job, status: int) -> None:
+        """Every task ended; as flux's shell, wait for task terminals a client may
+        still attach to (pty option) unless the job is being stopped."""
+        terminus = self._terminus.get(job.id)
+        if terminus is None or job.exception is not None or job.id not in self._task_terminals:
+            self._finished(job, status)
+            return
+        self._awaiting_terminus[job.id] = status
+        terminus.notify_empty(lambda: self._terminus_empty(job))
+
+    def _terminus_empty(self, job: Job) -> None:
+        status = self._awaiting_terminus.pop(job.id, None)
+        if status is not None:
+            self._finished(job, status)
+
     def _finished(self, job: Job, status: int) -> None:
         self._execs.pop(job.id, None)
         pmi = self._pmis.pop(job.id, None)
         if pmi is not None:
             pmi.close()
+        terminus = self._terminus.pop(job.id, None)
+        if terminus is not None:
+            terminus.close()  # its sessions end with the shell
+        self._task_terminals.pop(job.id, None)
         if job.id in self._output_batches:
             self._flush_output(job)
             del self._output_batches[job.id]
@@ -1011,6 +1083,13 @@ class JobManager:
             launch.cleanup()
         if job.state in (State.RUN, State.CLEANUP) and job.status is None:
             self.post(job, "finish", {"status": status})
+
+    def close(self) -> None:
+        """The instance stops: the job shells' terminus sessions end."""
+        for terminus in self._terminus.values():
+            terminus.close()
+            terminus.reap()
+        self._terminus.clear()
 
     def _expire(self, job: Job) -> None:
         if job.state == State.RUN:
@@ -1031,6 +1110,12 @@ class JobManager:
         self._cancel_timer(job, "duration")
         for key in [k for k in self._timers if k[0] == job.id and k[1].startswith("begin")]:
             self._timers.pop(key).cancel()
+        if job.id in self._awaiting_terminus:  # only task terminals were left
+            self._terminus_empty(job)
+            return
+        terminals = self._task_terminals.get(job.id)
+        if terminals is not None:
+            terminals.abandon()  # no more waiting for a client or a terminal's reader
         execution = self._execs.get(job.id)
         if execution is not None and execution.running:
             # As flux's job-exec: SIGALRM on timeout, SIGTERM otherwise; SIGKILL later.

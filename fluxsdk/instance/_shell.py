@@ -25,16 +25,88 @@ from typing import Any
 import attrs
 
 from fluxsdk._uri import embedded_uri
+from fluxsdk.idset import IDset
 from fluxsdk.instance._exec import TaskPlan
 from fluxsdk.instance._job import MAX_TASKS, Job
 from fluxsdk.instance._sched import Allocation, Resources
 from fluxsdk.job._jobid import JobID
 
-__all__ = ["Launch", "ShellError", "prepare_launch"]
+__all__ = ["Launch", "PtyOption", "ShellError", "prepare_launch", "pty_option"]
 
 
 class ShellError(Exception):
     """The job cannot be launched as its jobspec asks (the message says why)."""
+
+
+@attrs.frozen
+class PtyOption:
+    """flux's shell option ``pty``: which tasks run on a terminal, and how.
+
+    ``ranks``: the tasks on a terminus session ``task<rank>``; ``capture``:
+    their terminal's output goes to the output log (as the task's stdout);
+    ``interactive``: task 0's terminal waits for a client (``flux job attach``)
+    and the shell announces it in ``shell.init`` (``"pty": "terminus.0"``).
+    """
+
+    ranks: frozenset[int]
+    capture: bool
+    interactive: bool
+
+
+def pty_option(value: Any, ntasks: int) -> PtyOption | None:
+    """The ``pty`` shell option as flux's shell reads it (None: not given).
+
+    Any value that is not an object means every task, captured; an object
+    may give ``ranks`` (an idset string, ``"all"`` or one rank), ``capture``
+    (default 1) and ``interactive`` (then ``ranks`` defaults to 0 and
+    ``capture`` to 0, and task 0 always has a terminal).
+
+    :raises ShellError: an object with other keys, or values of the wrong type.
+    """
+    if value is None:
+        return None
+    tasks = frozenset(range(ntasks))
+    if not isinstance(value, Mapping):
+        return PtyOption(tasks, True, False)
+    # Checked as flux's shell unpacks it (jansson's words): types, then unknown keys.
+    for key in ("capture", "interactive"):
+        if key in value and (not isinstance(value[key], int) or isinstance(value[key], bool)):
+            got = _json_type(value[key])
+            raise ShellError(f"invalid shell pty option: Expected integer, got {got}")
+    unknown = [key for key in value if key not in ("ranks", "capture", "interactive")]
+    if unknown:
+        left = ", ".join(map(str, unknown))
+        raise ShellError(
+            f"invalid shell pty option: {len(unknown)} object item(s) left unpacked: {left}"
+        )
+    interactive = bool(value.get("interactive", 0))
+    capture = bool(value.get("capture", 0 if interactive else 1))
+    ranks = value.get("ranks", "0" if interactive else "all")
+    if isinstance(ranks, int) and not isinstance(ranks, bool):
+        chosen = frozenset({ranks})
+    elif isinstance(ranks, str) and ranks == "all":
+        chosen = tasks
+    elif isinstance(ranks, str):
+        try:
+            chosen = frozenset(IDset(ranks))
+        except ValueError:
+            raise ShellError(f"invalid shell pty option: ranks {ranks!r} is not an idset") from None
+    else:
+        chosen = tasks  # flux ignores a ranks value of another type
+    chosen &= tasks
+    if interactive:
+        chosen |= {0}  # interactive attach is to task 0
+    return PtyOption(chosen, capture, interactive)
+
+
+def _json_type(value: Any) -> str:
+    """A JSON value's type as jansson names it."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    for kind, name in ((Mapping, "object"), (list, "array"), (str, "string"), (int, "integer")):
+        if isinstance(value, kind):
+            return name
+    return "real" if isinstance(value, float) else "null"
 
 
 @attrs.frozen
@@ -55,6 +127,8 @@ class Launch:
     output_label: dict[str, bool] = attrs.field(factory=dict)
     rlimits: dict[str, int] = attrs.field(factory=dict)
     options: dict[str, Any] = attrs.field(factory=dict)
+    pty: PtyOption | None = None
+    pty_error: str | None = None  # a pty option flux's shell refuses (its init fails)
 
     def cleanup(self) -> None:
         """Remove the job's temporary directory (and a nested instance's state)."""
@@ -107,6 +181,11 @@ def prepare_launch(
         nested_uri = None
         if argv[:2] == ["flux", "broker"]:
             argv, plans, nested_uri = _nested_instance(argv[2:], plans, allocation, tmpdir)
+        pty, pty_error = None, None
+        try:
+            pty = pty_option(options.get("pty"), len(plans))
+        except ShellError as exc:
+            pty_error = str(exc)
     except BaseException:
         shutil.rmtree(tmpdir, ignore_errors=True)
         raise
@@ -130,6 +209,8 @@ def prepare_launch(
         output_label={s: bool(streams[s].get("label")) for s in ("stdout", "stderr")},
         rlimits=rlimits,
         options=dict(options),
+        pty=pty,
+        pty_error=pty_error,
     )
 
 

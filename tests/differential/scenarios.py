@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import signal
 import time
 from pathlib import Path
@@ -40,27 +41,36 @@ def _list_ids(handle: Flux, mine: list[int], at_least: int = 1, **kwargs: Any) -
         time.sleep(0.05)
 
 
-# Variables of what flux's job shell has and the embedded instance does not:
-# flux's own PMI library (libpmi.so, with its directory) and its terminus server.
-SHELL_SERVICE_VARS = frozenset(
-    {"FLUX_PMI_LIBRARY_PATH", "LD_LIBRARY_PATH", "FLUX_TERMINUS_SESSION"}
+# Variables whose values are recorded (the others: only that they are set, or a
+# normalised value below).
+_VALUE_VARS = (
+    "FLUX_JOB_",
+    "FLUX_TASK",
+    "PMI_RANK",
+    "PMI_SIZE",
+    "CUDA_",
+    "FLUX_KVS_NAMESPACE",
+    "FLUX_TERMINUS_SESSION",
 )
-# Variables whose values are recorded (the others: only that they are set).
-_VALUE_VARS = ("FLUX_JOB_", "FLUX_TASK", "PMI_RANK", "PMI_SIZE", "CUDA_", "FLUX_KVS_NAMESPACE")
 
 
 def _env_facts(ctx: Ctx, text: str, prefix: str = "env") -> None:
     """The environment a task printed (``env`` output): names, and values of ours."""
     env = dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
-    ctx.fact(f"{prefix}.names", sorted(set(env) - SHELL_SERVICE_VARS))
-    ctx.fact(f"{prefix}.shell-services", sorted(set(env) & SHELL_SERVICE_VARS))
+    ctx.fact(f"{prefix}.names", sorted(env))
     tmpdir = env.get("FLUX_JOB_TMPDIR")
+    # The shell's PMI-1 client library: where it is installed differs, its name not.
+    pmi_library = env.get("FLUX_PMI_LIBRARY_PATH")
     for name in sorted(env):
         value = env[name]
         if name == "FLUX_JOB_TMPDIR":
             value = "set" if value else ""
         elif name == "OMPI_MCA_btl_vader_backing_directory":
             value = "FLUX_JOB_TMPDIR" if value == tmpdir else "elsewhere"
+        elif name == "FLUX_PMI_LIBRARY_PATH":
+            value = os.path.basename(value) if os.path.isabs(value) else value
+        elif name == "LD_LIBRARY_PATH" and pmi_library:
+            value = value.replace(os.path.dirname(pmi_library), "<PMI library directory>")
         elif not (name.startswith(_VALUE_VARS) or name == "DIFF_MARK"):
             continue
         ctx.fact(f"{prefix}.{name}", value)
@@ -1591,3 +1601,7 @@ def _pmi_library_env(ctx: Ctx) -> None:
         ctx.wait_event(jid, "clean")
         out = job.job_output(ctx.handle, jid)
         ctx.fact(name, json.loads(out.stdout) if out.stdout else out.stderr)
+
+
+# The terminus server of the job shell has scenarios of its own (registered on import).
+from tests.differential import scenarios_terminus  # noqa: E402, F401
