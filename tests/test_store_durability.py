@@ -12,8 +12,6 @@ import sqlite3
 import time
 from pathlib import Path
 
-import pytest
-
 from fluxsdk.core import Flux
 from fluxsdk.instance import start_detached
 from fluxsdk.instance._store import Store
@@ -141,56 +139,3 @@ def test_events_nobody_waits_for_reach_the_disk_soon(tmp_path: Path) -> None:
             assert time.monotonic() < deadline, "start never committed"
             time.sleep(0.01)
         h.rpc("job-manager.kill", {"id": jobid, "signum": 9}).get()
-
-
-def test_the_log_is_checkpointed_off_the_committing_thread(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Past CHECKPOINT_BYTES (here far below SQLite's own threshold, 1,000 pages) a
-    thread copies the log into the database file; closing the store stops that thread."""
-    import threading
-
-    from fluxsdk.instance import _store
-
-    monkeypatch.setattr(_store, "CHECKPOINT_BYTES", 256 << 10)
-    db = tmp_path / "state.db"
-    store = Store(str(db))
-    store.job_add(1, 0, "J", "{}")
-    entry = '{"timestamp":1.0,"name":"data","context":{"data":"' + "x" * 1000 + '"}}\n'
-    count = _store.CHECKPOINT_BYTES // len(entry) + 1
-    try:
-        store.append(1, "guest.output", entry)
-        store.commit()
-        small = db.stat().st_size
-        for _ in range(count):
-            store.append(1, "guest.output", entry)
-        store.commit()
-        deadline = time.monotonic() + 10
-        while db.stat().st_size < _store.CHECKPOINT_BYTES:
-            assert time.monotonic() < deadline, f"never checkpointed ({small} bytes)"
-            time.sleep(0.01)
-        assert small < 64 << 10
-        assert any(t.name == "fluxsdk-wal-checkpoint" for t in threading.enumerate())
-    finally:
-        store.close()
-    assert not any(t.name == "fluxsdk-wal-checkpoint" for t in threading.enumerate())
-    assert len(_rows(db, "SELECT * FROM eventlogs")) == count + 1
-
-
-def test_the_log_stays_small_under_a_steady_stream_of_writes(tmp_path: Path) -> None:
-    """The checkpoints on the thread never stop the log from starting over: 40 MiB
-    written in commits back to back leave a log of a few MiB, not 40."""
-    db = tmp_path / "state.db"
-    store = Store(str(db))
-    store.job_add(1, 0, "J", "{}")
-    entry = '{"timestamp":1.0,"name":"data","context":{"data":"' + "x" * 1000 + '"}}\n'
-    largest = 0
-    try:
-        for _ in range(40):
-            for _ in range(1000):
-                store.append(1, "guest.output", entry)
-            store.commit()
-            largest = max(largest, Path(f"{db}-wal").stat().st_size)
-    finally:
-        store.close()
-    assert largest < 12 << 20

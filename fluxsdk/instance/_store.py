@@ -25,8 +25,6 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from fluxsdk.instance._checkpointer import Checkpointer
-
 __all__ = ["Store"]
 
 log = logging.getLogger("fluxsdk.instance")
@@ -59,10 +57,6 @@ CREATE TABLE IF NOT EXISTS eventlogs (
 """
 
 _SIGN_BIT = 1 << 63
-# Bytes of rows written between two requests for a checkpoint on the thread
-# (see _checkpointer): half SQLite's own automatic threshold (1,000 pages of
-# 4 KiB), so when the commit that crosses it checkpoints, little is left to copy.
-CHECKPOINT_BYTES = 2 << 20
 # The eventlogs a job may get (main, output, the shell's exec eventlog): a new
 # job's are known to be empty, so appending to them never asks the database.
 _JOB_EVENTLOGS = ("eventlog", "guest.output", "guest.exec.eventlog")
@@ -87,8 +81,6 @@ class Store:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
-        self._checkpointer = Checkpointer(path)
-        self._unchecked_bytes = 0  # written since the last checkpoint request
         self._in_txn = False
         # Every write of the open transaction, to replay if one of them fails.
         self._journal: list[tuple[str, list[tuple[Any, ...]]]] = []
@@ -180,9 +172,6 @@ class Store:
                         self._db.execute("ROLLBACK")
             self._in_txn = False
             self._journal.clear()
-            if self._unchecked_bytes >= CHECKPOINT_BYTES:
-                self._unchecked_bytes = 0
-                self._checkpointer.request()
         self._wanted = False
         unpublished, self._unpublished = self._unpublished, []
         for jobid, path, entry in unpublished:
@@ -225,8 +214,7 @@ class Store:
             self.commit()
             if not self.dirty:
                 break
-        self._checkpointer.close()
-        self._db.close()  # the last connection: SQLite checkpoints and removes the log
+        self._db.close()
 
     # -- instance metadata ---------------------------------------------------------
 
@@ -245,7 +233,6 @@ class Store:
 
     def job_add(self, jobid: int, userid: int, signed: str, jobspec: str) -> None:
         self._new_jobs.append((_sql_id(jobid), userid, signed, jobspec))
-        self._unchecked_bytes += len(signed) + len(jobspec)
         self.on_write()
         # A new job's eventlogs are empty: no need to ask the database later.
         for path in _JOB_EVENTLOGS:
@@ -324,7 +311,6 @@ class Store:
         seq += 1
         self._seq[key] = seq
         self._rows.append((_sql_id(jobid), path, seq, entry))
-        self._unchecked_bytes += len(entry)
         self._unpublished.append((jobid, path, entry))
         if key in self._watchers:
             self._want()
