@@ -27,6 +27,7 @@ from fluxsdk.instance import start_detached
 from fluxsdk.instance._terminus import data_message
 from fluxsdk.job import JobID, JobspecV1
 from fluxsdk.testing import instance_running, shutdown
+from tests.differential.scenarios_terminus import process_gone
 
 _PATIENCE = 10.0
 
@@ -112,14 +113,6 @@ def _eventually(check: Any) -> Any:
         if value or time.monotonic() > deadline:
             return value
         time.sleep(0.05)
-
-
-def _gone(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
-    except FileNotFoundError:
-        return True
 
 
 def test_typing_into_a_shell_session(uri: str) -> None:
@@ -213,7 +206,7 @@ def test_stopping_the_instance_ends_its_sessions(tmp_path: Path) -> None:
             pid = _sessions(h, service)[0]["pid"]
     finally:
         shutdown(uri)
-    assert _eventually(lambda: _gone(pid))
+    assert _eventually(lambda: process_gone(pid))
 
 
 def test_terminal_output_that_is_not_text_travels_as_base64() -> None:

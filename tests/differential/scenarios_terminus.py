@@ -293,7 +293,7 @@ def _terminus_kill_server(ctx: Ctx) -> None:
     ctx.wait_event(jid, "clean")
 
 
-def _gone(pid: int) -> bool:
+def process_gone(pid: int) -> bool:
     """The process has exited (reaped, or a zombie nobody reaps)."""
     try:
         with open(f"/proc/{pid}/stat") as stat:
@@ -317,9 +317,9 @@ def _terminus_job_end(ctx: Ctx) -> None:
     ctx.fact("stream", stream.drain())
     _attempt(ctx, "list-after-job", f"{service}.list")
     deadline = time.monotonic() + _WAIT
-    while not all(_gone(pid) for pid in pids) and time.monotonic() < deadline:
+    while not all(process_gone(pid) for pid in pids) and time.monotonic() < deadline:
         time.sleep(0.05)
-    ctx.fact("processes-gone", [_gone(pid) for pid in pids])
+    ctx.fact("processes-gone", [process_gone(pid) for pid in pids])
 
 
 # -- the shell option pty: tasks on terminus sessions ----------------------------------
