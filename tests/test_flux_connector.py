@@ -42,7 +42,6 @@ from fluxsdk.core.connectors._flux import FluxCoreConnector
 from fluxsdk.errors import FluxSDKError
 from fluxsdk.job import JobID, JobspecV1
 from tests.flux_broker import flux_broker
-from tests.real_flux import require_flux
 
 ROOT = Path(__file__).resolve().parents[1]
 TYPINGS = ROOT / "typings" / "_libflux_core.pyi"
@@ -109,19 +108,6 @@ def test_embedded_instance_works_without_libflux(
 # ====================================================================================
 # Part 2: on a real Flux broker
 # ====================================================================================
-
-
-@pytest.fixture(scope="session")
-def flux_command() -> str:
-    """The ``flux`` command, with a libflux-core fluxsdk can load (else skip)."""
-    return require_flux()
-
-
-@pytest.fixture(scope="session")
-def flux_uri(flux_command: str) -> Iterator[str]:
-    """A real Flux instance (``flux start``) shared by the session."""
-    with flux_broker(flux_command) as uri:
-        yield uri
 
 
 @pytest.fixture

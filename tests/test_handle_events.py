@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import errno
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -11,17 +10,12 @@ import pytest
 from fluxsdk.constants import FLUX_MSGTYPE_EVENT
 from fluxsdk.core import Flux, MessageWatcher
 from fluxsdk.core._message import Message
-from tests.test_flux_connector import flux_command, flux_uri  # noqa: F401 (fixtures)
 
 
-@pytest.fixture(params=["embedded", pytest.param("flux", marks=pytest.mark.flux)])
-def any_handle(request: pytest.FixtureRequest) -> Iterator[Flux]:
+@pytest.fixture
+def any_handle(embedded_or_flux: Flux) -> Flux:
     """A handle on the embedded instance, then on a real Flux broker (if there is one)."""
-    if request.param == "embedded":
-        yield request.getfixturevalue("flux_handle")
-        return
-    with Flux(request.getfixturevalue("flux_uri")) as h:
-        yield h
+    return embedded_or_flux
 
 
 def test_attr_get(any_handle: Flux) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import errno
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,6 @@ from fluxsdk.core import Flux
 from fluxsdk.job import JobID, JobspecV1
 from fluxsdk.job.stats import JobStats
 from fluxsdk.testing import instance_running
-from tests.test_flux_connector import flux_command, flux_uri  # noqa: F401 (fixtures)
 
 RECORDED: dict[str, Any] = json.loads(
     (Path(__file__).parent / "data" / "flux_job_kvs_and_stats.json").read_text()
@@ -31,14 +29,10 @@ RECORDED: dict[str, Any] = json.loads(
 LAYOUT = RECORDED["completed_job_dir"]
 
 
-@pytest.fixture(params=["embedded", pytest.param("flux", marks=pytest.mark.flux)])
-def h(request: pytest.FixtureRequest) -> Iterator[Flux]:
+@pytest.fixture
+def h(embedded_or_flux: Flux) -> Flux:
     """A handle on the embedded instance, then on a real Flux broker (if there is one)."""
-    if request.param == "embedded":
-        yield request.getfixturevalue("flux_handle")
-        return
-    with Flux(request.getfixturevalue("flux_uri")) as handle:
-        yield handle
+    return embedded_or_flux
 
 
 def run(h: Flux, command: list[str], **kwargs: Any) -> JobID:

@@ -8,7 +8,6 @@ import re
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,17 +19,12 @@ from fluxsdk.core import Flux
 from fluxsdk.eventlog import EventLogEvent
 from fluxsdk.job import JobID, JobInfo, JobspecV1
 from fluxsdk.job.watcher import JobProgressBar, JobWatcher
-from tests.test_flux_connector import flux_command, flux_uri  # noqa: F401 (fixtures)
 
 
-@pytest.fixture(params=["embedded", pytest.param("flux", marks=pytest.mark.flux)])
-def h(request: pytest.FixtureRequest) -> Iterator[Flux]:
+@pytest.fixture
+def h(embedded_or_flux: Flux) -> Flux:
     """A handle on the embedded instance, then on a real Flux broker (if there is one)."""
-    if request.param == "embedded":
-        yield request.getfixturevalue("flux_handle")
-        return
-    with Flux(request.getfixturevalue("flux_uri")) as handle:
-        yield handle
+    return embedded_or_flux
 
 
 RECORDED: dict[str, Any] = json.loads(

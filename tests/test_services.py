@@ -11,7 +11,6 @@ import pytest
 from fluxsdk.constants import FLUX_MSGTYPE_REQUEST, FLUX_RPC_STREAMING
 from fluxsdk.core import Flux, MessageWatcher
 from fluxsdk.core._message import Message
-from tests.test_flux_connector import flux_command, flux_uri  # noqa: F401 (fixtures)
 
 
 @pytest.fixture(params=["embedded", pytest.param("flux", marks=pytest.mark.flux)])
