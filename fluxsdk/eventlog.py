@@ -225,24 +225,20 @@ def encode_entry(
             )
         # Always a JSON real, as libeventlog writes it (1700000000 -> 1700000000.0).
         ts = float(timestamp)
-    entry: dict[str, Any] = {"timestamp": ts, "name": name}
-    if type(context) is dict:  # the usual case: no ABC check, no copy
-        entry["context"] = context
-    elif context is not None:
+    body: Mapping[str, Any] | None = context
+    if type(context) is not dict and context is not None:  # dicts, the usual case, as they are
         if not isinstance(context, Mapping):
             raise InvalidEventlogError(
                 f"event context must be a mapping (JSON object), not {type(context).__name__}"
             )
-        entry["context"] = context if isinstance(context, dict) else dict(context)
+        body = dict(context)
     try:
         # Only the context needs the encoder: the rest is a float's repr (what the
         # encoder writes for it) and a string, so the entry is put together here.
-        body = entry.get("context")
-        tail = (
-            "}\n"
-            if body is None
-            else f',"context":{"{}" if not body else _ENCODER.encode(body)}}}\n'
-        )
+        if body is None:
+            tail = "}\n"
+        else:
+            tail = f',"context":{_ENCODER.encode(body) if body else "{}"}}}\n'
         line = f'{{"timestamp":{ts!r},"name":{_json_string(name)}{tail}'
     except (TypeError, ValueError) as exc:
         raise InvalidEventlogError(
@@ -254,6 +250,9 @@ def encode_entry(
         except UnicodeEncodeError:
             # A lone surrogate has no UTF-8 form: escape it (and all non-ASCII) as
             # \uXXXX, the same JSON value, so any str can be stored.
+            entry: dict[str, Any] = {"timestamp": ts, "name": name}
+            if body is not None:
+                entry["context"] = body
             line = _ASCII_ENCODER.encode(entry) + "\n"
     return line
 

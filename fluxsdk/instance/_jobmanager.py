@@ -748,6 +748,7 @@ class JobManager:
             self._start_failed(job, launch.pty_error, 1 << 8, component="pty")
             return
         job.ntasks_started = len(plans)
+        f58 = JobID(job.id).f58
         paths = {"stdout": launch.stdout_path, "stderr": launch.stderr_path}
         self._debug(job, "debug.start-request")
         # Log messages while the tasks start follow the output log's header.
@@ -757,7 +758,7 @@ class JobManager:
         if _pmi_enabled(launch.options.get("pmi")):
             pmi = PmiServer(
                 self.loop,
-                JobID(job.id).f58,
+                f58,
                 plans,
                 allocation.ranks,
                 on_abort=lambda note: self._pmi_abort(job, note),
@@ -822,7 +823,6 @@ class JobManager:
         self._execs[job.id] = execution
         if launch.options.get("exit-on-error"):
             self._output_batches[job.id] = None
-        f58 = JobID(job.id).f58
         nnodes = str(len(allocation.ranks))
         size = str(len(plans))
 
