@@ -1,20 +1,20 @@
-"""Real-Flux fixtures for any test module: skip cleanly when no Flux can be run.
+"""Finding a real Flux for tests: skip cleanly when none can be run.
 
-``flux_session_uri`` runs one ``flux start`` per test session (see
-:mod:`tests.flux_broker`); tests that use it need the ``flux`` marker.
+The session's Flux instance itself is conftest's ``flux_uri`` fixture (one
+``flux start`` per test session, see :mod:`tests.flux_broker`); tests that use
+it need the ``flux`` marker.
 """
 
 from __future__ import annotations
 
 import errno
-from collections.abc import Iterator
 
 import pytest
 
 from fluxsdk._ffi import LibfluxUnavailableError, load_libflux
-from tests.flux_broker import find_flux, flux_broker
+from tests.flux_broker import find_flux
 
-__all__ = ["flux_session_uri", "require_flux"]
+__all__ = ["require_flux"]
 
 
 def require_flux() -> str:
@@ -30,10 +30,3 @@ def require_flux() -> str:
     if flux is None:
         pytest.skip("no flux command: put flux-core's bin on PATH or set FLUXSDK_FLUX")
     return flux
-
-
-@pytest.fixture(scope="session")
-def flux_session_uri() -> Iterator[str]:
-    """A real Flux instance (``flux start``) for the session."""
-    with flux_broker(require_flux()) as uri:
-        yield uri

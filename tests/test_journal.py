@@ -20,9 +20,6 @@ from fluxsdk.core import Flux
 from fluxsdk.core._message import FLUX_RPC_NORESPONSE, FLUX_RPC_STREAMING
 from fluxsdk.job import JobspecV1, JournalConsumer, JournalEvent
 from fluxsdk.job.journal import SENTINEL_EVENT
-from tests.real_flux import flux_session_uri
-
-__all__ = ["flux_session_uri"]  # the fixture, for pytest
 
 RECORDED: dict[str, Any] = json.loads(
     (Path(__file__).parent / "data" / "flux088_journal.json").read_text()
@@ -64,9 +61,7 @@ def backlog(h: Flux, payload: dict[str, Any], ids: set[int]) -> list[dict[str, A
 @pytest.fixture(params=["embedded", pytest.param("flux", marks=pytest.mark.flux)])
 def h(request: pytest.FixtureRequest, fluxsdk_uri: str) -> Iterator[Flux]:
     """A handle on the embedded instance, and on a real Flux (through libflux-core)."""
-    uri = (
-        fluxsdk_uri if request.param == "embedded" else request.getfixturevalue("flux_session_uri")
-    )
+    uri = fluxsdk_uri if request.param == "embedded" else request.getfixturevalue("flux_uri")
     with Flux(uri) as handle:
         yield handle
 
@@ -223,16 +218,14 @@ print(json.dumps(out))
 
 
 @pytest.mark.flux
-def test_a_guest_gets_eperm_and_the_model_falls_back_on_polling(flux_session_uri: str) -> None:
+def test_a_guest_gets_eperm_and_the_model_falls_back_on_polling(flux_uri: str) -> None:
     """On a real Flux, a guest (another user's credentials, as the instance owner may
     pose) is refused the journal, as recorded; the model then polls."""
     import os
     import subprocess
     import sys
 
-    env = dict(
-        os.environ, FLUX_URI=flux_session_uri, FLUX_HANDLE_USERID="4242", FLUX_HANDLE_ROLEMASK="2"
-    )
+    env = dict(os.environ, FLUX_URI=flux_uri, FLUX_HANDLE_USERID="4242", FLUX_HANDLE_ROLEMASK="2")
     proc = subprocess.run(
         [sys.executable, "-c", GUEST_SCRIPT],
         env=env,

@@ -16,9 +16,6 @@ from fluxsdk.core import Flux
 from fluxsdk.job.info import FLUX_JOB_STATE_ACTIVE
 from fluxsdk.testing import instance_running
 from tests.docs_support import python_blocks
-from tests.real_flux import flux_session_uri
-
-__all__ = ["flux_session_uri"]  # the fixture, for pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -96,9 +93,9 @@ def test_the_model_docs_examples(tmp_path: Path) -> None:
 
 
 @pytest.mark.flux
-def test_the_model_example_on_real_flux(flux_session_uri: str) -> None:
+def test_the_model_example_on_real_flux(flux_uri: str) -> None:
     """The same script, unchanged, on a real Flux through libflux-core (pools included)."""
-    env = dict(os.environ, FLUX_URI=flux_session_uri)
+    env = dict(os.environ, FLUX_URI=flux_uri)
     proc = subprocess.run(
         [sys.executable, "examples/model.py"],
         env=env,

@@ -12,17 +12,14 @@ from collections.abc import Iterator
 import pytest
 
 from fluxsdk.model import Connection, TaskState
-from tests.real_flux import flux_session_uri
 from tests.test_model_helpers import RPCCounter
-
-__all__ = ["flux_session_uri"]  # the fixture, for pytest
 
 
 @pytest.fixture(params=["embedded", pytest.param("flux", marks=pytest.mark.flux)])
 def conn(request: pytest.FixtureRequest, fluxsdk_uri: str) -> Iterator[Connection]:
     uri = fluxsdk_uri
     if request.param == "flux":
-        uri = request.getfixturevalue("flux_session_uri")
+        uri = request.getfixturevalue("flux_uri")
     with Connection(uri) as connection:
         yield connection
 

@@ -16,10 +16,7 @@ from fluxsdk import job
 from fluxsdk.core import Flux
 from fluxsdk.job import JobspecV1
 from fluxsdk.model._pool import POOL_PROGRAM
-from tests.real_flux import flux_session_uri
 from tests.test_model_helpers import until
-
-__all__ = ["flux_session_uri"]  # the fixture, for pytest
 
 NO_TTY = "stdin is not a tty - can't run interactive shell"  # flux 0.88's words
 
@@ -28,7 +25,7 @@ NO_TTY = "stdin is not a tty - can't run interactive shell"  # flux 0.88's words
 def h(request: pytest.FixtureRequest, fluxsdk_uri: str) -> Iterator[Flux]:
     uri = fluxsdk_uri
     if request.param == "flux":
-        uri = request.getfixturevalue("flux_session_uri")
+        uri = request.getfixturevalue("flux_uri")
     with Flux(uri) as handle:
         yield handle
 

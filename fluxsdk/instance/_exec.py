@@ -30,6 +30,7 @@ __all__ = [
     "SpawnError",
     "TaskPlan",
     "find_executable",
+    "reap_if_exited",
     "shell_status",
     "task_descriptors",
 ]
@@ -175,6 +176,16 @@ def find_executable(name: str, env: Mapping[str, str]) -> str:
     if found is None:
         raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), name)
     return found
+
+
+def reap_if_exited(pid: int) -> int | None:
+    """The wait status of child ``pid`` if it has exited (it is reaped), else None.
+    A child some other waiter already reaped counts as a clean exit."""
+    try:
+        reaped, status = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return 0
+    return status if reaped else None
 
 
 class JobExec:
@@ -454,11 +465,8 @@ class JobExec:
                 self._maybe_done(task)
 
     def _reap(self, task: _Task) -> None:
-        try:
-            pid, status = os.waitpid(task.pid, os.WNOHANG)
-        except ChildProcessError:
-            pid, status = task.pid, 0
-        if pid == 0:
+        status = reap_if_exited(task.pid)
+        if status is None:
             return
         self._fds.remove(task.pidfd)
         os.close(task.pidfd)

@@ -51,7 +51,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from fluxsdk.instance._broker import Broker, Connection, Request, RequestError
-from fluxsdk.instance._exec import find_executable
+from fluxsdk.instance._exec import find_executable, reap_if_exited
 
 __all__ = ["TaskTerminals", "TerminusServer", "TerminusSession"]
 
@@ -214,11 +214,8 @@ class TerminusSession:
         self._check_complete()
 
     def _reap(self) -> None:
-        try:
-            pid, status = os.waitpid(self.pid, os.WNOHANG)
-        except ChildProcessError:
-            pid, status = self.pid, 0
-        if pid == 0:
+        status = reap_if_exited(self.pid)
+        if status is None:
             return
         self._close_pidfd()
         self.process_exited(status)
@@ -421,10 +418,8 @@ class TerminusSession:
         self.server.session_gone(self)
 
     def _reap_killed(self) -> None:
-        with contextlib.suppress(ChildProcessError):
-            if os.waitpid(self.pid, os.WNOHANG)[0] == 0:
-                return
-        self._close_pidfd()
+        if reap_if_exited(self.pid) is not None:
+            self._close_pidfd()
 
     def reap_now(self) -> None:
         """Wait for a killed process (the instance is stopping)."""
